@@ -1,0 +1,412 @@
+"""Compiled kernels of mlp: sigmoid, forward pass, backpropagation and SGD epochs.
+
+The ``cdef`` functions (declared, with their buffer shapes, in ``_core.pxd``) are the C-level
+API: raw pointers and sizes, ``noexcept nogil``, no allocation, no state. The ``def``
+functions below are the Python boundary used by the facade: they take typed memoryviews,
+check every length a kernel relies on (so a wrong buffer raises ``ValueError`` instead of
+reading out of bounds), release the GIL and call the kernels.
+
+The math is the seed's: ``a_l = sig(b_l + a_{l-1} @ W_l)``, ``C = 1/2 sum (a_L - y)^2``,
+``delta_L = (a_L - y) a_L (1 - a_L)``, ``delta_{l-1} = (delta_l @ W_l.T) a_{l-1} (1 - a_{l-1})``,
+``dC/dW_l = a_{l-1}.T @ delta_l``, ``dC/db_l = sum over rows of delta_l``. Batched, every
+product is a GEMM, done by BLAS (``scipy.linalg.cython_blas``).
+"""
+
+from libc.limits cimport INT_MAX
+from libc.math cimport exp
+from libc.string cimport memcpy
+from scipy.linalg.cython_blas cimport dgemm
+
+
+# --- helpers (private) -----------------------------------------------------------------
+
+cdef inline void _gemm(char transa, char transb, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                       double alpha, const double* A, Py_ssize_t lda,
+                       const double* B, Py_ssize_t ldb,
+                       double beta, double* C, Py_ssize_t ldc) noexcept nogil:
+    """Row-major C := alpha op(A) op(B) + beta C, C (M, N), op(A) (M, K), op(B) (K, N).
+
+    A row-major matrix is its transpose in column-major order, so this is the column-major
+    C.T := alpha op(B).T op(A).T + beta C.T: the operands swap, the transposition flags stay.
+    The Python boundary has checked that every dimension fits BLAS's int.
+    """
+    cdef int m = <int>M, n = <int>N, k = <int>K
+    cdef int la = <int>lda, lb = <int>ldb, lc = <int>ldc
+    dgemm(&transb, &transa, &n, &m, &k, &alpha, <double*>B, &lb, <double*>A, &la,
+          &beta, C, &lc)
+
+
+cdef inline double _sig(double z) noexcept nogil:
+    """sig(z) = 1/(1+e^-z), evaluated so that e^x never overflows."""
+    cdef double e
+    if z >= 0.0:
+        return 1.0 / (1.0 + exp(-z))
+    e = exp(z)
+    return e / (1.0 + e)
+
+
+cdef inline Py_ssize_t _max_width(const Py_ssize_t* sizes, Py_ssize_t first,
+                                  Py_ssize_t last) noexcept nogil:
+    """max(sizes[first..last]), 0 for an empty range."""
+    cdef Py_ssize_t l, w = 0
+    for l in range(first, last + 1):
+        if sizes[l] > w:
+            w = sizes[l]
+    return w
+
+
+cdef void _layer(const double* a_in, Py_ssize_t m, Py_ssize_t n_in,
+                 const double* W, const double* b, Py_ssize_t n_out,
+                 double* a_out) noexcept nogil:
+    """a_out := sig(b + a_in @ W); a_in (m, n_in), W (n_in, n_out), a_out (m, n_out)."""
+    cdef Py_ssize_t i, j
+    cdef double* row
+    _gemm(b'N', b'N', m, n_out, n_in, 1.0, a_in, n_in, W, n_out, 0.0, a_out, n_out)
+    for i in range(m):
+        row = a_out + i * n_out
+        for j in range(n_out):
+            row[j] = _sig(b[j] + row[j])
+
+
+# --- sizes -----------------------------------------------------------------------------
+
+cdef Py_ssize_t mlp_n_params(const Py_ssize_t* sizes, Py_ssize_t n_layers) noexcept nogil:
+    """sum_l n_{l-1} n_l + n_l"""
+    cdef Py_ssize_t l, total = 0
+    for l in range(1, n_layers + 1):
+        total += sizes[l - 1] * sizes[l] + sizes[l]
+    return total
+
+
+cdef Py_ssize_t mlp_acts_size(const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                              Py_ssize_t m) noexcept nogil:
+    """m (n_1 + ... + n_L)"""
+    cdef Py_ssize_t l, total = 0
+    for l in range(1, n_layers + 1):
+        total += sizes[l]
+    return m * total
+
+
+cdef Py_ssize_t mlp_backprop_work_size(const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                                       Py_ssize_t m) noexcept nogil:
+    """2 m max(n_1..n_L): two delta buffers, used in turn"""
+    return 2 * m * _max_width(sizes, 1, n_layers)
+
+
+cdef Py_ssize_t mlp_gradient_work_size(const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                                       Py_ssize_t m) noexcept nogil:
+    """activations and deltas for m rows"""
+    return mlp_acts_size(sizes, n_layers, m) + mlp_backprop_work_size(sizes, n_layers, m)
+
+
+cdef Py_ssize_t mlp_epoch_work_size(const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                                    Py_ssize_t batch) noexcept nogil:
+    """gathered x and y rows of one mini-batch, then its activations and deltas"""
+    return (batch * (sizes[0] + sizes[n_layers])
+            + mlp_gradient_work_size(sizes, n_layers, batch))
+
+
+cdef Py_ssize_t mlp_predict_work_size(const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                                      Py_ssize_t block) noexcept nogil:
+    """2 block max(n_1..n_{L-1}): hidden activations, two buffers used in turn"""
+    return 2 * block * _max_width(sizes, 1, n_layers - 1)
+
+
+# --- kernels ---------------------------------------------------------------------------
+
+cdef void mlp_sigmoid(double* x, Py_ssize_t n) noexcept nogil:
+    """x := sig(x)"""
+    cdef Py_ssize_t k
+    for k in range(n):
+        x[k] = _sig(x[k])
+
+
+cdef void mlp_forward(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                      const double* x, Py_ssize_t m, double* acts) noexcept nogil:
+    """a_l := sig(b_l + a_{l-1} @ W_l) for l = 1..L, a_0 = x, into acts"""
+    cdef Py_ssize_t l, n_in, n_out
+    cdef const double* p = params
+    cdef const double* a_in = x
+    cdef double* a_out = acts
+    for l in range(1, n_layers + 1):
+        n_in = sizes[l - 1]
+        n_out = sizes[l]
+        _layer(a_in, m, n_in, p, p + n_in * n_out, n_out, a_out)
+        p += n_in * n_out + n_out
+        a_in = a_out
+        a_out += m * n_out
+
+
+cdef double mlp_backprop(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                         const double* x, const double* y, Py_ssize_t m,
+                         const double* acts, double* work,
+                         double* out, double alpha) noexcept nogil:
+    """out := out + alpha sum_rows dC/dparams; returns sum_rows C"""
+    cdef Py_ssize_t L = n_layers
+    cdef Py_ssize_t wmax = _max_width(sizes, 1, L)
+    cdef double* delta = work            # delta_l, (m, n_l)
+    cdef double* delta_prev = work + m * wmax
+    cdef double* swap
+    cdef const double* a_prev
+    cdef const double* W
+    cdef double* out_W
+    cdef double* out_b
+    cdef Py_ssize_t l, i, j, k, n_in, n_out
+    cdef Py_ssize_t p_off = mlp_n_params(sizes, L)     # end of layer l's parameters
+    cdef Py_ssize_t a_off = mlp_acts_size(sizes, L, m)  # end of layer l's activations
+    cdef double a, diff, s, cost = 0.0
+
+    # delta_L = (a_L - y) a_L (1 - a_L); C = 1/2 sum (a_L - y)^2
+    n_out = sizes[L]
+    a_off -= m * n_out
+    for k in range(m * n_out):
+        a = acts[a_off + k]
+        diff = a - y[k]
+        cost += 0.5 * diff * diff
+        delta[k] = diff * a * (1.0 - a)
+
+    for l in range(L, 0, -1):
+        n_in = sizes[l - 1]
+        n_out = sizes[l]
+        p_off -= n_in * n_out + n_out
+        W = params + p_off
+        out_W = out + p_off
+        out_b = out_W + n_in * n_out
+        if l > 1:
+            a_off -= m * n_in
+            a_prev = acts + a_off
+            # delta_{l-1} (before the factor a(1-a)) = delta_l @ W_l.T, read before out
+            # (which may be params) changes W_l.
+            _gemm(b'N', b'T', m, n_in, n_out, 1.0, delta, n_out, W, n_out,
+                  0.0, delta_prev, n_in)
+        else:
+            a_prev = x
+        # out_W += alpha a_{l-1}.T @ delta_l ; out_b += alpha sum_rows delta_l
+        _gemm(b'T', b'N', n_in, n_out, m, alpha, a_prev, n_in, delta, n_out,
+              1.0, out_W, n_out)
+        for j in range(n_out):
+            s = 0.0
+            for i in range(m):
+                s += delta[i * n_out + j]
+            out_b[j] += alpha * s
+        if l > 1:
+            for k in range(m * n_in):
+                a = a_prev[k]
+                delta_prev[k] *= a * (1.0 - a)
+            swap = delta
+            delta = delta_prev
+            delta_prev = swap
+    return cost
+
+
+cdef double mlp_gradient(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                         const double* x, const double* y, Py_ssize_t n, Py_ssize_t block,
+                         double* out, double alpha, double* work) noexcept nogil:
+    """out := out + alpha sum_rows dC/dparams over n rows; returns sum_rows C"""
+    cdef Py_ssize_t start, m
+    cdef Py_ssize_t n0 = sizes[0], nL = sizes[n_layers]
+    cdef double* acts = work
+    cdef double* delta_work = work + mlp_acts_size(sizes, n_layers, block)
+    cdef double cost = 0.0
+    start = 0
+    while start < n:
+        m = min(block, n - start)
+        mlp_forward(params, sizes, n_layers, x + start * n0, m, acts)
+        cost += mlp_backprop(params, sizes, n_layers, x + start * n0, y + start * nL, m,
+                             acts, delta_work, out, alpha)
+        start += m
+    return cost
+
+
+cdef void mlp_predict(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                      const double* x, Py_ssize_t n, Py_ssize_t block,
+                      double* out, double* work) noexcept nogil:
+    """out := a_L(x), block by block"""
+    cdef Py_ssize_t start, m, l, n_in, n_out
+    cdef Py_ssize_t half = block * _max_width(sizes, 1, n_layers - 1)
+    cdef const double* p
+    cdef const double* a_in
+    cdef double* a_out
+    start = 0
+    while start < n:
+        m = min(block, n - start)
+        p = params
+        a_in = x + start * sizes[0]
+        for l in range(1, n_layers + 1):
+            n_in = sizes[l - 1]
+            n_out = sizes[l]
+            if l == n_layers:
+                a_out = out + start * n_out
+            else:
+                a_out = work + (l % 2) * half
+            _layer(a_in, m, n_in, p, p + n_in * n_out, n_out, a_out)
+            p += n_in * n_out + n_out
+            a_in = a_out
+        start += m
+
+
+cdef double mlp_sgd_epoch(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                          const double* x, const double* y, const Py_ssize_t* order,
+                          Py_ssize_t n, Py_ssize_t batch, double eta,
+                          double* work) noexcept nogil:
+    """for each mini-batch B of order: params -= eta/|B| sum_B dC/dparams; returns sum C"""
+    cdef Py_ssize_t start, m, i, row
+    cdef Py_ssize_t n0 = sizes[0], nL = sizes[n_layers]
+    cdef double* xb = work
+    cdef double* yb = xb + batch * n0
+    cdef double* acts = yb + batch * nL
+    cdef double* delta_work = acts + mlp_acts_size(sizes, n_layers, batch)
+    cdef double cost = 0.0
+    start = 0
+    while start < n:
+        m = min(batch, n - start)
+        for i in range(m):
+            row = order[start + i]
+            memcpy(xb + i * n0, x + row * n0, n0 * sizeof(double))
+            memcpy(yb + i * nL, y + row * nL, nL * sizeof(double))
+        mlp_forward(params, sizes, n_layers, xb, m, acts)
+        cost += mlp_backprop(params, sizes, n_layers, xb, yb, m, acts, delta_work,
+                             params, -eta / <double>m)
+        start += m
+    return cost
+
+
+# --- the Python boundary -----------------------------------------------------------------
+# Each function checks what its kernel trusts, in O(1) (or O(n) for an index order), and
+# raises ValueError naming the buffer; then it releases the GIL for the kernel.
+
+cdef inline double* _ptr(double[::1] a) noexcept nogil:
+    return &a[0] if a.shape[0] > 0 else NULL
+
+
+cdef Py_ssize_t _layers(const Py_ssize_t[::1] sizes) except -1:
+    """Check sizes (>= 2 entries, each in [1, INT_MAX]); return the number of layers."""
+    cdef Py_ssize_t l
+    if sizes.shape[0] < 2:
+        raise ValueError(f"sizes needs at least 2 entries, got {sizes.shape[0]}")
+    for l in range(sizes.shape[0]):
+        if sizes[l] < 1 or sizes[l] > INT_MAX:
+            raise ValueError(f"sizes[{l}] = {sizes[l]} is outside [1, {INT_MAX}]")
+    return sizes.shape[0] - 1
+
+
+cdef int _check_block(Py_ssize_t block, str what) except -1:
+    if block < 1 or block > INT_MAX:
+        raise ValueError(f"{what} = {block} is outside [1, {INT_MAX}]")
+    return 0
+
+
+cdef int _check_params(Py_ssize_t length, const Py_ssize_t[::1] sizes,
+                       Py_ssize_t L) except -1:
+    cdef Py_ssize_t need = mlp_n_params(&sizes[0], L)
+    if length != need:
+        raise ValueError(f"params has {length} entries, sizes need {need}")
+    return 0
+
+
+cdef int _check_matrix(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t want_rows,
+                       Py_ssize_t want_cols, str name) except -1:
+    if rows != want_rows or cols != want_cols:
+        raise ValueError(f"{name} has shape ({rows}, {cols}), expected "
+                         f"({want_rows}, {want_cols})")
+    return 0
+
+
+cdef int _check_work(Py_ssize_t length, Py_ssize_t need) except -1:
+    if length < need:
+        raise ValueError(f"work has {length} entries, this call needs {need}")
+    return 0
+
+
+def n_params(const Py_ssize_t[::1] sizes):
+    """Number of parameters of a network with these layer sizes."""
+    cdef Py_ssize_t L = _layers(sizes)
+    return mlp_n_params(&sizes[0], L)
+
+
+def predict_work_size(const Py_ssize_t[::1] sizes, Py_ssize_t block):
+    """Doubles of work that ``predict`` needs for blocks of ``block`` rows."""
+    cdef Py_ssize_t L = _layers(sizes)
+    return mlp_predict_work_size(&sizes[0], L, block)
+
+
+def gradient_work_size(const Py_ssize_t[::1] sizes, Py_ssize_t block):
+    """Doubles of work that ``gradient`` needs for blocks of ``block`` rows."""
+    cdef Py_ssize_t L = _layers(sizes)
+    return mlp_gradient_work_size(&sizes[0], L, block)
+
+
+def epoch_work_size(const Py_ssize_t[::1] sizes, Py_ssize_t batch):
+    """Doubles of work that ``sgd_epoch`` needs for mini-batches of ``batch`` rows."""
+    cdef Py_ssize_t L = _layers(sizes)
+    return mlp_epoch_work_size(&sizes[0], L, batch)
+
+
+def sigmoid(double[::1] x):
+    """x := sig(x) = 1/(1+exp(-x)), in place."""
+    with nogil:
+        mlp_sigmoid(_ptr(x), x.shape[0])
+
+
+def predict(const double[::1] params, const Py_ssize_t[::1] sizes,
+            const double[:, ::1] x, double[:, ::1] out, double[::1] work,
+            Py_ssize_t block):
+    """out := a_L(x)."""
+    cdef Py_ssize_t L = _layers(sizes)
+    cdef Py_ssize_t n = x.shape[0]
+    _check_params(params.shape[0], sizes, L)
+    _check_block(block, "block")
+    _check_matrix(n, x.shape[1], n, sizes[0], "x")
+    _check_matrix(out.shape[0], out.shape[1], n, sizes[L], "out")
+    _check_work(work.shape[0], mlp_predict_work_size(&sizes[0], L, block))
+    if n == 0:
+        return
+    with nogil:
+        mlp_predict(&params[0], &sizes[0], L, &x[0, 0], n, block, &out[0, 0], _ptr(work))
+
+
+def gradient(const double[::1] params, const Py_ssize_t[::1] sizes,
+             const double[:, ::1] x, const double[:, ::1] y,
+             double[::1] out, double alpha, double[::1] work, Py_ssize_t block):
+    """out := out + alpha sum_rows dC/dparams; returns sum_rows C."""
+    cdef Py_ssize_t L = _layers(sizes)
+    cdef Py_ssize_t n = x.shape[0]
+    cdef double cost
+    _check_params(params.shape[0], sizes, L)
+    _check_block(block, "block")
+    _check_matrix(n, x.shape[1], n, sizes[0], "x")
+    _check_matrix(y.shape[0], y.shape[1], n, sizes[L], "y")
+    if out.shape[0] != params.shape[0]:
+        raise ValueError(f"out has {out.shape[0]} entries, params has {params.shape[0]}")
+    _check_work(work.shape[0], mlp_gradient_work_size(&sizes[0], L, block))
+    if n == 0:
+        return 0.0
+    with nogil:
+        cost = mlp_gradient(&params[0], &sizes[0], L, &x[0, 0], &y[0, 0], n, block,
+                            &out[0], alpha, &work[0])
+    return cost
+
+
+def sgd_epoch(double[::1] params, const Py_ssize_t[::1] sizes,
+              const double[:, ::1] x, const double[:, ::1] y,
+              const Py_ssize_t[::1] order, Py_ssize_t batch, double eta,
+              double[::1] work):
+    """One SGD pass over the rows ``order``; returns the sum of C before each update."""
+    cdef Py_ssize_t L = _layers(sizes)
+    cdef Py_ssize_t rows = x.shape[0], n = order.shape[0], k
+    cdef double cost
+    _check_params(params.shape[0], sizes, L)
+    _check_block(batch, "batch")
+    _check_matrix(rows, x.shape[1], rows, sizes[0], "x")
+    _check_matrix(y.shape[0], y.shape[1], rows, sizes[L], "y")
+    _check_work(work.shape[0], mlp_epoch_work_size(&sizes[0], L, batch))
+    for k in range(n):
+        if order[k] < 0 or order[k] >= rows:
+            raise ValueError(f"order[{k}] = {order[k]} is not a row index of x "
+                             f"(0 <= i < {rows})")
+    if n == 0:
+        return 0.0
+    with nogil:
+        cost = mlp_sgd_epoch(&params[0], &sizes[0], L, &x[0, 0], &y[0, 0], &order[0],
+                             n, batch, eta, &work[0])
+    return cost
