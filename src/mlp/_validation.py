@@ -1,0 +1,193 @@
+"""Checks for the values users hand to mlp, each raising an error that names the argument.
+
+The facade calls these once, at its entry points, and then trusts what they return: a
+C-contiguous float64 array (no copy when the input already is one) that the kernels can use.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+# BLAS takes int dimensions; a layer wider than this cannot be handed to it.
+MAX_LAYER_SIZE = 2**31 - 1
+# A network this large (16 GiB of float64 parameters) is refused up front rather than
+# left to fail in an allocation: mlp is for networks that fit comfortably in memory.
+MAX_PARAMS = 2**31
+
+_NUMERIC_KINDS = "biuf"
+
+
+def check_sizes(sizes: Any) -> tuple[int, ...]:
+    """Return ``sizes`` as a tuple of ints, or raise naming what is wrong with it."""
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+        raise TypeError(
+            f"sizes must be a sequence of layer sizes such as [784, 30, 10], got {sizes!r}"
+        )
+    sizes = list(sizes)
+    if len(sizes) < 2:
+        raise ValueError(
+            f"sizes needs at least 2 entries (input and output size), got {len(sizes)}"
+        )
+    checked = []
+    for l, n in enumerate(sizes):
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral):
+            raise TypeError(f"sizes[{l}] must be an int, got {n!r}")
+        n = int(n)
+        if not 1 <= n <= MAX_LAYER_SIZE:
+            raise ValueError(f"sizes[{l}] must be in [1, {MAX_LAYER_SIZE}], got {n}")
+        checked.append(n)
+    total = sum(a * b + b for a, b in zip(checked[:-1], checked[1:]))
+    if total > MAX_PARAMS:
+        raise ValueError(
+            f"sizes {tuple(checked)} need {total:,} parameters "
+            f"({total * 8 / 2**30:,.0f} GiB); at most {MAX_PARAMS:,} are supported"
+        )
+    return tuple(checked)
+
+
+def check_int(value: Any, name: str, minimum: int) -> int:
+    """Return ``value`` as an int >= ``minimum``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    value = int(value)
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def check_positive(value: Any, name: str) -> float:
+    """Return ``value`` as a finite float > 0."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not (math.isfinite(value) and value > 0.0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    return value
+
+
+def _as_numeric(a: ArrayLike, name: str) -> NDArray[Any]:
+    try:
+        arr = np.asarray(a)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name} could not be read as a numeric array: {exc}") from None
+    if arr.dtype.kind not in _NUMERIC_KINDS:
+        raise TypeError(
+            f"{name} has dtype {arr.dtype}; expected numbers (float, int or bool)"
+        )
+    return arr
+
+
+def _check_finite(arr: NDArray[np.float64], name: str) -> None:
+    if not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        where = ", ".join(str(int(i)) for i in bad)
+        raise ValueError(f"{name} contains NaN or infinity (first at [{where}])")
+
+
+def as_array(a: ArrayLike, name: str, ndim: int) -> NDArray[np.float64]:
+    """Return ``a`` as a non-empty, finite, C-contiguous float64 array of ``ndim`` dims."""
+    arr = _as_numeric(a, name)
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got an array of shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape})")
+    x = np.ascontiguousarray(arr, dtype=np.float64)
+    _check_finite(x, name)
+    return x
+
+
+def as_inputs(
+    X: ArrayLike, name: str, n_features: int, *, allow_1d: bool = False
+) -> tuple[NDArray[np.float64], bool]:
+    """Return ``(x, single)``: ``X`` as a C-contiguous float64 ``(n, n_features)`` array.
+
+    With ``allow_1d``, a 1-D ``X`` of length ``n_features`` is one sample (``single`` is
+    True and ``x`` has one row).
+    """
+    arr = _as_numeric(X, name)
+    single = allow_1d and arr.ndim == 1
+    if single:
+        arr = arr.reshape(1, -1)
+    if arr.ndim != 2:
+        expected = "1-D (one sample) or 2-D" if allow_1d else "2-D"
+        raise ValueError(
+            f"{name} must be {expected} with {n_features} features per sample, "
+            f"got an array of shape {arr.shape}"
+        )
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty: it has no samples")
+    if arr.shape[1] != n_features:
+        raise ValueError(
+            f"{name} has {arr.shape[1]} features per sample; the network's input "
+            f"size is {n_features}"
+        )
+    return as_array(arr, name, 2), single
+
+
+def as_labels(labels: ArrayLike, name: str, n_rows: int, n_classes: int) -> NDArray[np.intp]:
+    """Return 1-D integer class labels in ``[0, n_classes)``, one per row."""
+    arr = _as_numeric(labels, name)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D class labels, got shape {arr.shape}")
+    _check_rows(arr, name, n_rows)
+    if arr.dtype.kind == "f":
+        if not (np.isfinite(arr).all() and (arr == np.floor(arr)).all()):
+            raise ValueError(f"{name} must be integer class labels; it has non-integer values")
+    if arr.size and (arr.min() < 0 or arr.max() >= n_classes):
+        raise ValueError(
+            f"{name} must be class labels in [0, {n_classes}) (the output size), "
+            f"got values from {arr.min()} to {arr.max()}"
+        )
+    return arr.astype(np.intp)
+
+
+def as_targets(
+    Y: ArrayLike, name: str, n_rows: int, n_out: int
+) -> tuple[NDArray[np.float64], NDArray[np.intp] | None]:
+    """Return ``(y, labels)``: targets as a C-contiguous float64 ``(n_rows, n_out)`` array.
+
+    A 2-D ``Y`` is taken as target activations. A 1-D ``Y`` holds integer class labels in
+    ``[0, n_out)``, one-hot encoded here (``labels`` returns them); with a single output
+    unit (``n_out == 1``) a 1-D ``Y`` is instead the column of targets.
+    """
+    arr = _as_numeric(Y, name)
+    if arr.ndim == 1 and n_out == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.ndim == 1:
+        labels = as_labels(arr, name, n_rows, n_out)
+        y = np.zeros((n_rows, n_out))
+        y[np.arange(n_rows), labels] = 1.0
+        return y, labels
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{name} must be 1-D class labels or 2-D targets of shape (n, {n_out}), "
+            f"got shape {arr.shape}"
+        )
+    _check_rows(arr, name, n_rows)
+    if arr.shape[1] != n_out:
+        raise ValueError(
+            f"{name} has {arr.shape[1]} columns; the network's output size is {n_out}"
+        )
+    y = np.ascontiguousarray(arr, dtype=np.float64)
+    _check_finite(y, name)
+    return y, None
+
+
+def _check_rows(arr: NDArray[Any], name: str, n_rows: int) -> None:
+    if arr.shape[0] != n_rows:
+        raise ValueError(f"{name} has {arr.shape[0]} rows but X has {n_rows}")
+
+
+def one_hot_labels(y: NDArray[np.float64]) -> NDArray[np.intp] | None:
+    """The class of each row if every row of ``y`` is one-hot (a single 1, the rest 0)."""
+    if y.shape[1] < 2:
+        return None
+    is_one = y == 1.0
+    if not ((is_one | (y == 0.0)).all() and (is_one.sum(axis=1) == 1).all()):
+        return None
+    return np.argmax(y, axis=1).astype(np.intp)
