@@ -1,0 +1,124 @@
+"""fit: determinism, ordering, history, and learning on real data."""
+
+import numpy as np
+import pytest
+
+import mlp
+from mlp.datasets import load_digits
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits()
+    X = X / 16.0
+    order = np.random.default_rng(0).permutation(len(X))
+    test, train = order[:450], order[450:]
+    return X[train], y[train], X[test], y[test]
+
+
+def small_problem(seed=0, n=40):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(0, 1, (n, 5)), rng.integers(0, 3, n)
+
+
+def test_same_seed_same_bits():
+    X, y = small_problem()
+    a, b = mlp.MLP([5, 6, 3], seed=1), mlp.MLP([5, 6, 3], seed=1)
+    ha = a.fit(X, y, epochs=4, batch_size=7, eta=1.0, seed=9)
+    hb = b.fit(X, y, epochs=4, batch_size=7, eta=1.0, seed=9)
+    np.testing.assert_array_equal(a.params, b.params)
+    assert ha["cost"] == hb["cost"]
+    c = mlp.MLP([5, 6, 3], seed=1)
+    c.fit(X, y, epochs=4, batch_size=7, eta=1.0, seed=10)
+    assert not np.array_equal(a.params, c.params)
+
+
+def test_shuffle_false_is_the_given_order():
+    X, y = small_problem()
+    a, b = mlp.MLP([5, 6, 3], seed=1), mlp.MLP([5, 6, 3], seed=1)
+    a.fit(X, y, epochs=2, batch_size=8, shuffle=False, seed=1)
+    b.fit(X, y, epochs=2, batch_size=8, shuffle=False, seed=2)
+    np.testing.assert_array_equal(a.params, b.params)
+    c = mlp.MLP([5, 6, 3], seed=1)
+    c.fit(X, y, epochs=2, batch_size=8, shuffle=True, seed=1)
+    assert not np.array_equal(a.params, c.params)
+
+
+def test_full_batch_and_epoch_split_across_kernel_calls():
+    # batch_size > n is full-batch gradient descent: one step of -eta * mean gradient.
+    X, y = small_problem(n=30)
+    net = mlp.MLP([5, 4, 3], seed=2)
+    dW, db = net.gradient(X, y)
+    expected = net.params - 0.5 * np.concatenate(
+        [np.concatenate([w.ravel(), b]) for w, b in zip(dW, db)])
+    net.fit(X, y, epochs=1, batch_size=1000, eta=0.5, shuffle=False)
+    np.testing.assert_allclose(net.params, expected, rtol=1e-13, atol=1e-15)
+
+
+def test_epoch_is_split_into_segments_without_changing_results(monkeypatch):
+    # fit hands the epoch to the kernel in segments (to honour Ctrl-C); force tiny ones.
+    from mlp import network
+
+    X, y = small_problem(n=50)
+    a, b = mlp.MLP([5, 4, 3], seed=3), mlp.MLP([5, 4, 3], seed=3)
+    a.fit(X, y, epochs=2, batch_size=4, seed=0)
+    monkeypatch.setattr(network, "_SEGMENT_FLOPS", 1.0)
+    b.fit(X, y, epochs=2, batch_size=4, seed=0)
+    np.testing.assert_array_equal(a.params, b.params)
+
+
+def test_zero_epochs_trains_nothing():
+    X, y = small_problem()
+    net = mlp.MLP([5, 3], seed=0)
+    before = net.params.copy()
+    history = net.fit(X, y, epochs=0)
+    assert len(history) == 0
+    np.testing.assert_array_equal(net.params, before)
+
+
+def test_history_records(capsys):
+    X, y = small_problem()
+    net = mlp.MLP([5, 6, 3], seed=0)
+    history = net.fit(X[:30], y[:30], epochs=3, batch_size=5, eta=2.0, seed=0,
+                      validation_data=(X[30:], y[30:]), verbose=True)
+    assert len(history) == 3 and [r["epoch"] for r in history] == [1, 2, 3]
+    assert set(history[0]) == {"epoch", "cost", "eta", "seconds", "val_cost", "val_accuracy"}
+    assert history["eta"] == [2.0] * 3
+    assert all(s >= 0 for s in history["seconds"])
+    # After training, the reported validation figures are the network's.
+    assert history[-1]["val_cost"] == pytest.approx(net.cost(X[30:], y[30:]), rel=1e-12)
+    assert history[-1]["val_accuracy"] == net.accuracy(X[30:], y[30:])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and lines[0].startswith("epoch 1/3") and "val_accuracy" in lines[0]
+    assert "3 epochs" in repr(history)
+    with pytest.raises(KeyError, match="records have"):
+        history["accuracy"]
+
+
+def test_training_cost_is_the_mean_before_each_update():
+    # One full batch: the recorded cost is the cost of the parameters before the step.
+    X, y = small_problem()
+    net = mlp.MLP([5, 3], seed=0)
+    before = net.cost(X, y)
+    history = net.fit(X, y, epochs=1, batch_size=len(X), eta=1.0)
+    assert history[0]["cost"] == pytest.approx(before, rel=1e-12)
+
+
+def test_validation_accuracy_only_for_class_targets():
+    rng = np.random.default_rng(0)
+    X, Y = rng.uniform(0, 1, (20, 4)), rng.uniform(0, 1, (20, 2))
+    history = mlp.MLP([4, 2], seed=0).fit(X, Y, epochs=1, validation_data=(X, Y))
+    assert "val_cost" in history[0] and "val_accuracy" not in history[0]
+    onehot = np.eye(2)[rng.integers(0, 2, 20)]
+    history = mlp.MLP([4, 2], seed=0).fit(X, Y, epochs=1, validation_data=(X, onehot))
+    assert "val_accuracy" in history[0]
+
+
+def test_learns_the_digits(digits):
+    X, y, X_test, y_test = digits
+    net = mlp.MLP([64, 30, 10], seed=0)
+    history = net.fit(X, y, epochs=30, batch_size=10, eta=3.0, seed=0)
+    assert history["cost"][-1] < history["cost"][0] / 3
+    accuracy = net.accuracy(X_test, y_test)
+    assert accuracy >= 0.96, accuracy
+    assert np.isfinite(net.params).all()
