@@ -54,20 +54,20 @@ def check_int(value: Any, name: str, minimum: int) -> int:
     """Return ``value`` as an int >= ``minimum``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {value!r}")
-    value = int(value)
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
+    number = int(value)
+    if number < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {number}")
+    return number
 
 
 def check_positive(value: Any, name: str) -> float:
     """Return ``value`` as a finite float > 0."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not (math.isfinite(value) and value > 0.0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return value
+    number = float(value)
+    if not (math.isfinite(number) and number > 0.0):
+        raise ValueError(f"{name} must be a finite number > 0, got {number}")
+    return number
 
 
 def _as_numeric(a: ArrayLike, name: str) -> NDArray[Any]:
@@ -190,4 +190,5 @@ def one_hot_labels(y: NDArray[np.float64]) -> NDArray[np.intp] | None:
     is_one = y == 1.0
     if not ((is_one | (y == 0.0)).all() and (is_one.sum(axis=1) == 1).all()):
         return None
-    return np.argmax(y, axis=1).astype(np.intp)
+    classes: NDArray[np.intp] = np.argmax(y, axis=1).astype(np.intp)
+    return classes
