@@ -7,8 +7,21 @@ The kernels live in the compiled module ``mlp._core`` (C-level API: ``mlp/_core.
 this package is the Python facade: shapes, initialisation, validation and training epochs.
 """
 
+import os as _os
+
 from mlp._version import __version__
 from mlp.network import MLP, sigmoid
 from mlp.training import History
 
-__all__ = ["MLP", "History", "sigmoid", "__version__"]
+__all__ = ["MLP", "History", "get_include", "sigmoid", "__version__"]
+
+
+def get_include() -> str:
+    """The folder that holds the ``mlp`` package's ``.pxd`` files, for Cython's include path.
+
+    Examples
+    --------
+    ``cythonize(extensions, include_path=[mlp.get_include()])`` lets an extension
+    ``from mlp cimport _core`` wherever mlp is installed.
+    """
+    return _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))

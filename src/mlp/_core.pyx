@@ -1,10 +1,13 @@
-"""Compiled kernels of mlp: sigmoid, forward pass, backpropagation and SGD epochs.
+"""Compiled kernels of mlp: sigmoid, forward pass, backpropagation and SGD.
 
-The ``cdef`` functions (declared, with their buffer shapes, in ``_core.pxd``) are the C-level
-API: raw pointers and sizes, ``noexcept nogil``, no allocation, no state. The ``def``
-functions below are the Python boundary used by the facade: they take typed memoryviews,
-check every length a kernel relies on (so a wrong buffer raises ``ValueError`` instead of
-reading out of bounds), release the GIL and call the kernels.
+Three layers, top to bottom:
+
+- ``def`` functions: the Python boundary used by the facade. They take typed memoryviews,
+  check every buffer length a kernel relies on (a wrong buffer raises ``ValueError``
+  instead of reading out of bounds), release the GIL and call the C API.
+- ``mlp_*`` functions: the public C-level API declared in ``_core.pxd``. They check sizes
+  and row counts, report a bad one through their return value, and call the kernels.
+- ``_*`` functions: the kernels, which trust their arguments.
 
 The math is the seed's: ``a_l = sig(b_l + a_{l-1} @ W_l)``, ``C = 1/2 sum (a_L - y)^2``,
 ``delta_L = (a_L - y) a_L (1 - a_L)``, ``delta_{l-1} = (delta_l @ W_l.T) a_{l-1} (1 - a_{l-1})``,
@@ -17,8 +20,10 @@ from libc.math cimport exp
 from libc.string cimport memcpy
 from scipy.linalg.cython_blas cimport dgemm
 
+C_API_VERSION = MLP_C_API_VERSION
 
-# --- helpers (private) -----------------------------------------------------------------
+
+# --- helpers ---------------------------------------------------------------------------
 
 cdef inline void _gemm(char transa, char transb, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
                        double alpha, const double* A, Py_ssize_t lda,
@@ -28,7 +33,7 @@ cdef inline void _gemm(char transa, char transb, Py_ssize_t M, Py_ssize_t N, Py_
 
     A row-major matrix is its transpose in column-major order, so this is the column-major
     C.T := alpha op(B).T op(A).T + beta C.T: the operands swap, the transposition flags stay.
-    The Python boundary has checked that every dimension fits BLAS's int.
+    The callers have checked that every dimension fits BLAS's int.
     """
     cdef int m = <int>M, n = <int>N, k = <int>K
     cdef int la = <int>lda, lb = <int>ldb, lc = <int>ldc
@@ -55,6 +60,31 @@ cdef inline Py_ssize_t _max_width(const Py_ssize_t* sizes, Py_ssize_t first,
     return w
 
 
+cdef inline Py_ssize_t _acts_size(const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                                  Py_ssize_t m) noexcept nogil:
+    """m (n_1 + ... + n_L): activations of m rows"""
+    cdef Py_ssize_t l, total = 0
+    for l in range(1, n_layers + 1):
+        total += sizes[l]
+    return m * total
+
+
+cdef inline bint _bad_sizes(const Py_ssize_t* sizes, Py_ssize_t n_layers) noexcept nogil:
+    cdef Py_ssize_t l
+    if sizes == NULL or n_layers < 1:
+        return True
+    for l in range(n_layers + 1):
+        if sizes[l] < 1 or sizes[l] > INT_MAX:
+            return True
+    return False
+
+
+cdef inline bint _bad_block(Py_ssize_t block) noexcept nogil:
+    return block < 1 or block > INT_MAX
+
+
+# --- kernels (trusting) ----------------------------------------------------------------
+
 cdef void _layer(const double* a_in, Py_ssize_t m, Py_ssize_t n_in,
                  const double* W, const double* b, Py_ssize_t n_out,
                  double* a_out) noexcept nogil:
@@ -68,62 +98,9 @@ cdef void _layer(const double* a_in, Py_ssize_t m, Py_ssize_t n_in,
             row[j] = _sig(b[j] + row[j])
 
 
-# --- sizes -----------------------------------------------------------------------------
-
-cdef Py_ssize_t mlp_n_params(const Py_ssize_t* sizes, Py_ssize_t n_layers) noexcept nogil:
-    """sum_l n_{l-1} n_l + n_l"""
-    cdef Py_ssize_t l, total = 0
-    for l in range(1, n_layers + 1):
-        total += sizes[l - 1] * sizes[l] + sizes[l]
-    return total
-
-
-cdef Py_ssize_t mlp_acts_size(const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                              Py_ssize_t m) noexcept nogil:
-    """m (n_1 + ... + n_L)"""
-    cdef Py_ssize_t l, total = 0
-    for l in range(1, n_layers + 1):
-        total += sizes[l]
-    return m * total
-
-
-cdef Py_ssize_t mlp_backprop_work_size(const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                                       Py_ssize_t m) noexcept nogil:
-    """2 m max(n_1..n_L): two delta buffers, used in turn"""
-    return 2 * m * _max_width(sizes, 1, n_layers)
-
-
-cdef Py_ssize_t mlp_gradient_work_size(const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                                       Py_ssize_t m) noexcept nogil:
-    """activations and deltas for m rows"""
-    return mlp_acts_size(sizes, n_layers, m) + mlp_backprop_work_size(sizes, n_layers, m)
-
-
-cdef Py_ssize_t mlp_epoch_work_size(const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                                    Py_ssize_t batch) noexcept nogil:
-    """gathered x and y rows of one mini-batch, then its activations and deltas"""
-    return (batch * (sizes[0] + sizes[n_layers])
-            + mlp_gradient_work_size(sizes, n_layers, batch))
-
-
-cdef Py_ssize_t mlp_predict_work_size(const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                                      Py_ssize_t block) noexcept nogil:
-    """2 block max(n_1..n_{L-1}): hidden activations, two buffers used in turn"""
-    return 2 * block * _max_width(sizes, 1, n_layers - 1)
-
-
-# --- kernels ---------------------------------------------------------------------------
-
-cdef void mlp_sigmoid(double* x, Py_ssize_t n) noexcept nogil:
-    """x := sig(x)"""
-    cdef Py_ssize_t k
-    for k in range(n):
-        x[k] = _sig(x[k])
-
-
-cdef void mlp_forward(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                      const double* x, Py_ssize_t m, double* acts) noexcept nogil:
-    """a_l := sig(b_l + a_{l-1} @ W_l) for l = 1..L, a_0 = x, into acts"""
+cdef void _forward(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                   const double* x, Py_ssize_t m, double* acts) noexcept nogil:
+    """acts := [a_1, ..., a_L], a_l (m, n_l) = sig(b_l + a_{l-1} @ W_l), a_0 = x"""
     cdef Py_ssize_t l, n_in, n_out
     cdef const double* p = params
     cdef const double* a_in = x
@@ -137,11 +114,16 @@ cdef void mlp_forward(const double* params, const Py_ssize_t* sizes, Py_ssize_t 
         a_out += m * n_out
 
 
-cdef double mlp_backprop(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                         const double* x, const double* y, Py_ssize_t m,
-                         const double* acts, double* work,
-                         double* out, double alpha) noexcept nogil:
-    """out := out + alpha sum_rows dC/dparams; returns sum_rows C"""
+cdef double _backprop(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                      const double* x, const double* y, Py_ssize_t m,
+                      const double* acts, double* work,
+                      double* out, double alpha) noexcept nogil:
+    """out := out + alpha sum_rows dC/dparams; returns sum_rows C.
+
+    acts: from _forward on the same params, x and m. work: 2 m max(n_1..n_L) doubles, two
+    delta buffers used in turn. out may be params itself (alpha = -eta/m is then one SGD
+    step): each W_l is read for the delta recursion before it is written.
+    """
     cdef Py_ssize_t L = n_layers
     cdef Py_ssize_t wmax = _max_width(sizes, 1, L)
     cdef double* delta = work            # delta_l, (m, n_l)
@@ -152,9 +134,11 @@ cdef double mlp_backprop(const double* params, const Py_ssize_t* sizes, Py_ssize
     cdef double* out_W
     cdef double* out_b
     cdef Py_ssize_t l, i, j, k, n_in, n_out
-    cdef Py_ssize_t p_off = mlp_n_params(sizes, L)     # end of layer l's parameters
-    cdef Py_ssize_t a_off = mlp_acts_size(sizes, L, m)  # end of layer l's activations
+    cdef Py_ssize_t p_off = 0                       # end of layer l's parameters
+    cdef Py_ssize_t a_off = _acts_size(sizes, L, m)  # end of layer l's activations
     cdef double a, diff, s, cost = 0.0
+    for l in range(1, L + 1):
+        p_off += sizes[l - 1] * sizes[l] + sizes[l]
 
     # delta_L = (a_L - y) a_L (1 - a_L); C = 1/2 sum (a_L - y)^2
     n_out = sizes[L]
@@ -199,34 +183,73 @@ cdef double mlp_backprop(const double* params, const Py_ssize_t* sizes, Py_ssize
     return cost
 
 
-cdef double mlp_gradient(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                         const double* x, const double* y, Py_ssize_t n, Py_ssize_t block,
-                         double* out, double alpha, double* work) noexcept nogil:
-    """out := out + alpha sum_rows dC/dparams over n rows; returns sum_rows C"""
-    cdef Py_ssize_t start, m
-    cdef Py_ssize_t n0 = sizes[0], nL = sizes[n_layers]
+cdef double _step(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                  const double* x, const double* y, Py_ssize_t m, double eta,
+                  double* work) noexcept nogil:
+    """params -= eta/m sum_rows dC/dparams; returns sum_rows C before the step"""
     cdef double* acts = work
-    cdef double* delta_work = work + mlp_acts_size(sizes, n_layers, block)
-    cdef double cost = 0.0
-    start = 0
-    while start < n:
-        m = min(block, n - start)
-        mlp_forward(params, sizes, n_layers, x + start * n0, m, acts)
-        cost += mlp_backprop(params, sizes, n_layers, x + start * n0, y + start * nL, m,
-                             acts, delta_work, out, alpha)
-        start += m
-    return cost
+    _forward(params, sizes, n_layers, x, m, acts)
+    return _backprop(params, sizes, n_layers, x, y, m, acts,
+                     acts + _acts_size(sizes, n_layers, m), params, -eta / <double>m)
 
 
-cdef void mlp_predict(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                      const double* x, Py_ssize_t n, Py_ssize_t block,
-                      double* out, double* work) noexcept nogil:
+# --- the C API (checking) ----------------------------------------------------------------
+
+cdef Py_ssize_t mlp_n_params(const Py_ssize_t* sizes, Py_ssize_t n_layers) noexcept nogil:
+    """sum_l n_{l-1} n_l + n_l"""
+    cdef Py_ssize_t l, total = 0
+    if _bad_sizes(sizes, n_layers):
+        return -1
+    for l in range(1, n_layers + 1):
+        total += sizes[l - 1] * sizes[l] + sizes[l]
+    return total
+
+
+cdef Py_ssize_t mlp_predict_work_size(const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                                      Py_ssize_t block) noexcept nogil:
+    """2 block max(n_1..n_{L-1}): hidden activations, two buffers used in turn"""
+    if _bad_sizes(sizes, n_layers) or _bad_block(block):
+        return -1
+    return 2 * block * _max_width(sizes, 1, n_layers - 1)
+
+
+cdef Py_ssize_t mlp_gradient_work_size(const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                                       Py_ssize_t block) noexcept nogil:
+    """activations of block rows, then two delta buffers"""
+    if _bad_sizes(sizes, n_layers) or _bad_block(block):
+        return -1
+    return _acts_size(sizes, n_layers, block) + 2 * block * _max_width(sizes, 1, n_layers)
+
+
+cdef Py_ssize_t mlp_epoch_work_size(const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                                    Py_ssize_t batch) noexcept nogil:
+    """gathered x and y rows of one mini-batch, then what a step on it needs"""
+    if _bad_sizes(sizes, n_layers) or _bad_block(batch):
+        return -1
+    return (batch * (sizes[0] + sizes[n_layers])
+            + mlp_gradient_work_size(sizes, n_layers, batch))
+
+
+cdef void mlp_sigmoid(double* x, Py_ssize_t n) noexcept nogil:
+    """x := sig(x)"""
+    cdef Py_ssize_t k
+    for k in range(n):
+        x[k] = _sig(x[k])
+
+
+cdef int mlp_predict(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                     const double* x, Py_ssize_t n, double* out,
+                     double* work, Py_ssize_t block) noexcept nogil:
     """out := a_L(x), block by block"""
-    cdef Py_ssize_t start, m, l, n_in, n_out
-    cdef Py_ssize_t half = block * _max_width(sizes, 1, n_layers - 1)
+    cdef Py_ssize_t start, m, l, n_in, n_out, half
     cdef const double* p
     cdef const double* a_in
     cdef double* a_out
+    if _bad_sizes(sizes, n_layers):
+        return MLP_ERR_SIZES
+    if n < 0 or _bad_block(block):
+        return MLP_ERR_ROWS
+    half = block * _max_width(sizes, 1, n_layers - 1)
     start = 0
     while start < n:
         m = min(block, n - start)
@@ -243,20 +266,75 @@ cdef void mlp_predict(const double* params, const Py_ssize_t* sizes, Py_ssize_t 
             p += n_in * n_out + n_out
             a_in = a_out
         start += m
+    return MLP_OK
 
 
-cdef double mlp_sgd_epoch(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                          const double* x, const double* y, const Py_ssize_t* order,
-                          Py_ssize_t n, Py_ssize_t batch, double eta,
-                          double* work) noexcept nogil:
-    """for each mini-batch B of order: params -= eta/|B| sum_B dC/dparams; returns sum C"""
-    cdef Py_ssize_t start, m, i, row
-    cdef Py_ssize_t n0 = sizes[0], nL = sizes[n_layers]
-    cdef double* xb = work
-    cdef double* yb = xb + batch * n0
-    cdef double* acts = yb + batch * nL
-    cdef double* delta_work = acts + mlp_acts_size(sizes, n_layers, batch)
-    cdef double cost = 0.0
+cdef int mlp_gradient(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                      const double* x, const double* y, Py_ssize_t n,
+                      double* out, double alpha, double* cost,
+                      double* work, Py_ssize_t block) noexcept nogil:
+    """out := out + alpha sum_rows dC/dparams over n rows; *cost := sum_rows C"""
+    cdef Py_ssize_t start, m
+    cdef Py_ssize_t n0, nL
+    cdef double* acts = work
+    cdef double* delta_work
+    cdef double total = 0.0
+    if _bad_sizes(sizes, n_layers):
+        return MLP_ERR_SIZES
+    if n < 0 or _bad_block(block):
+        return MLP_ERR_ROWS
+    n0 = sizes[0]
+    nL = sizes[n_layers]
+    delta_work = work + _acts_size(sizes, n_layers, block)
+    start = 0
+    while start < n:
+        m = min(block, n - start)
+        _forward(params, sizes, n_layers, x + start * n0, m, acts)
+        total += _backprop(params, sizes, n_layers, x + start * n0, y + start * nL, m,
+                           acts, delta_work, out, alpha)
+        start += m
+    if cost != NULL:
+        cost[0] = total
+    return MLP_OK
+
+
+cdef int mlp_sgd_step(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                      const double* x, const double* y, Py_ssize_t m, double eta,
+                      double* cost, double* work) noexcept nogil:
+    """params -= eta/m sum_rows dC/dparams; *cost := sum_rows C before the step"""
+    cdef double total
+    if _bad_sizes(sizes, n_layers):
+        return MLP_ERR_SIZES
+    if _bad_block(m):
+        return MLP_ERR_ROWS
+    total = _step(params, sizes, n_layers, x, y, m, eta, work)
+    if cost != NULL:
+        cost[0] = total
+    return MLP_OK
+
+
+cdef int mlp_sgd_epoch(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                       const double* x, const double* y, Py_ssize_t rows,
+                       const Py_ssize_t* order, Py_ssize_t n, Py_ssize_t batch, double eta,
+                       double* cost, double* work) noexcept nogil:
+    """for each mini-batch B of order: params -= eta/|B| sum_B dC/dparams"""
+    cdef Py_ssize_t start, m, i, row, n0, nL
+    cdef double* xb
+    cdef double* yb
+    cdef double* step_work
+    cdef double total = 0.0
+    if _bad_sizes(sizes, n_layers):
+        return MLP_ERR_SIZES
+    if n < 0 or rows < 0 or _bad_block(batch):
+        return MLP_ERR_ROWS
+    for i in range(n):
+        if order[i] < 0 or order[i] >= rows:
+            return MLP_ERR_ORDER
+    n0 = sizes[0]
+    nL = sizes[n_layers]
+    xb = work
+    yb = xb + batch * n0
+    step_work = yb + batch * nL
     start = 0
     while start < n:
         m = min(batch, n - start)
@@ -264,16 +342,16 @@ cdef double mlp_sgd_epoch(double* params, const Py_ssize_t* sizes, Py_ssize_t n_
             row = order[start + i]
             memcpy(xb + i * n0, x + row * n0, n0 * sizeof(double))
             memcpy(yb + i * nL, y + row * nL, nL * sizeof(double))
-        mlp_forward(params, sizes, n_layers, xb, m, acts)
-        cost += mlp_backprop(params, sizes, n_layers, xb, yb, m, acts, delta_work,
-                             params, -eta / <double>m)
+        total += _step(params, sizes, n_layers, xb, yb, m, eta, step_work)
         start += m
-    return cost
+    if cost != NULL:
+        cost[0] = total
+    return MLP_OK
 
 
 # --- the Python boundary -----------------------------------------------------------------
-# Each function checks what its kernel trusts, in O(1) (or O(n) for an index order), and
-# raises ValueError naming the buffer; then it releases the GIL for the kernel.
+# Each function checks the buffer lengths its C call relies on, in O(1), raising ValueError
+# naming the buffer; the C API itself checks sizes, row counts and the index order.
 
 cdef inline double* _ptr(double[::1] a) noexcept nogil:
     return &a[0] if a.shape[0] > 0 else NULL
@@ -290,9 +368,14 @@ cdef Py_ssize_t _layers(const Py_ssize_t[::1] sizes) except -1:
     return sizes.shape[0] - 1
 
 
-cdef int _check_block(Py_ssize_t block, str what) except -1:
-    if block < 1 or block > INT_MAX:
-        raise ValueError(f"{what} = {block} is outside [1, {INT_MAX}]")
+cdef int _check(int status, str rows_name) except -1:
+    """Raise for a C API status other than MLP_OK."""
+    if status == MLP_ERR_ROWS:
+        raise ValueError(f"{rows_name} must be in [1, {INT_MAX}]")
+    if status == MLP_ERR_ORDER:
+        raise ValueError("order has an index outside [0, rows of x)")
+    if status != MLP_OK:
+        raise ValueError(f"invalid sizes (status {status})")
     return 0
 
 
@@ -312,7 +395,9 @@ cdef int _check_matrix(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t want_rows,
     return 0
 
 
-cdef int _check_work(Py_ssize_t length, Py_ssize_t need) except -1:
+cdef int _check_work(Py_ssize_t length, Py_ssize_t need, str block_name) except -1:
+    if need < 0:
+        raise ValueError(f"{block_name} must be in [1, {INT_MAX}]")
     if length < need:
         raise ValueError(f"work has {length} entries, this call needs {need}")
     return 0
@@ -354,15 +439,17 @@ def predict(const double[::1] params, const Py_ssize_t[::1] sizes,
     """out := a_L(x)."""
     cdef Py_ssize_t L = _layers(sizes)
     cdef Py_ssize_t n = x.shape[0]
+    cdef int status
     _check_params(params.shape[0], sizes, L)
-    _check_block(block, "block")
     _check_matrix(n, x.shape[1], n, sizes[0], "x")
     _check_matrix(out.shape[0], out.shape[1], n, sizes[L], "out")
-    _check_work(work.shape[0], mlp_predict_work_size(&sizes[0], L, block))
+    _check_work(work.shape[0], mlp_predict_work_size(&sizes[0], L, block), "block")
     if n == 0:
         return
     with nogil:
-        mlp_predict(&params[0], &sizes[0], L, &x[0, 0], n, block, &out[0, 0], _ptr(work))
+        status = mlp_predict(&params[0], &sizes[0], L, &x[0, 0], n, &out[0, 0],
+                             _ptr(work), block)
+    _check(status, "block")
 
 
 def gradient(const double[::1] params, const Py_ssize_t[::1] sizes,
@@ -371,19 +458,20 @@ def gradient(const double[::1] params, const Py_ssize_t[::1] sizes,
     """out := out + alpha sum_rows dC/dparams; returns sum_rows C."""
     cdef Py_ssize_t L = _layers(sizes)
     cdef Py_ssize_t n = x.shape[0]
-    cdef double cost
+    cdef double cost = 0.0
+    cdef int status
     _check_params(params.shape[0], sizes, L)
-    _check_block(block, "block")
     _check_matrix(n, x.shape[1], n, sizes[0], "x")
     _check_matrix(y.shape[0], y.shape[1], n, sizes[L], "y")
     if out.shape[0] != params.shape[0]:
         raise ValueError(f"out has {out.shape[0]} entries, params has {params.shape[0]}")
-    _check_work(work.shape[0], mlp_gradient_work_size(&sizes[0], L, block))
+    _check_work(work.shape[0], mlp_gradient_work_size(&sizes[0], L, block), "block")
     if n == 0:
         return 0.0
     with nogil:
-        cost = mlp_gradient(&params[0], &sizes[0], L, &x[0, 0], &y[0, 0], n, block,
-                            &out[0], alpha, &work[0])
+        status = mlp_gradient(&params[0], &sizes[0], L, &x[0, 0], &y[0, 0], n,
+                              &out[0], alpha, &cost, &work[0], block)
+    _check(status, "block")
     return cost
 
 
@@ -393,20 +481,17 @@ def sgd_epoch(double[::1] params, const Py_ssize_t[::1] sizes,
               double[::1] work):
     """One SGD pass over the rows ``order``; returns the sum of C before each update."""
     cdef Py_ssize_t L = _layers(sizes)
-    cdef Py_ssize_t rows = x.shape[0], n = order.shape[0], k
-    cdef double cost
+    cdef Py_ssize_t rows = x.shape[0], n = order.shape[0]
+    cdef double cost = 0.0
+    cdef int status
     _check_params(params.shape[0], sizes, L)
-    _check_block(batch, "batch")
     _check_matrix(rows, x.shape[1], rows, sizes[0], "x")
     _check_matrix(y.shape[0], y.shape[1], rows, sizes[L], "y")
-    _check_work(work.shape[0], mlp_epoch_work_size(&sizes[0], L, batch))
-    for k in range(n):
-        if order[k] < 0 or order[k] >= rows:
-            raise ValueError(f"order[{k}] = {order[k]} is not a row index of x "
-                             f"(0 <= i < {rows})")
+    _check_work(work.shape[0], mlp_epoch_work_size(&sizes[0], L, batch), "batch")
     if n == 0:
         return 0.0
     with nogil:
-        cost = mlp_sgd_epoch(&params[0], &sizes[0], L, &x[0, 0], &y[0, 0], &order[0],
-                             n, batch, eta, &work[0])
+        status = mlp_sgd_epoch(&params[0], &sizes[0], L, &x[0, 0], &y[0, 0], rows,
+                               &order[0], n, batch, eta, &cost, &work[0])
+    _check(status, "batch")
     return cost

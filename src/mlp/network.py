@@ -169,6 +169,7 @@ class MLP:
         """Allocate ``params`` for ``sizes`` and carve the per-layer views out of it."""
         self._sizes = sizes
         self._sizes_arr = np.array(sizes, dtype=np.intp)
+        self._sizes_arr.flags.writeable = False
         self._params = np.empty(_core.n_params(self._sizes_arr))
         self._weights, self._biases = self._carve(self._params)
 
@@ -188,6 +189,12 @@ class MLP:
     def sizes(self) -> tuple[int, ...]:
         """Layer sizes, input first."""
         return self._sizes
+
+    @property
+    def sizes_array(self) -> NDArray[np.intp]:
+        """Layer sizes as a read-only ``intp`` (``Py_ssize_t``) array: with ``params``, the
+        buffers the C-level API (``mlp/_core.pxd``) takes, without copying."""
+        return self._sizes_arr
 
     @property
     def n_layers(self) -> int:
