@@ -32,7 +32,8 @@ if sys.platform != "win32":
         compile_args.append("-march=native")
 
 extensions = [
-    Extension("mlp._core", ["src/mlp/_core.pyx"], extra_compile_args=compile_args),
+    Extension("mlp._core", ["src/mlp/_core.pyx"], include_dirs=["src/mlp"],
+              extra_compile_args=compile_args),
 ]
 
 setup(ext_modules=cythonize(extensions, compiler_directives=directives))

@@ -20,6 +20,21 @@ from libc.math cimport exp
 from libc.string cimport memcpy
 from scipy.linalg.cython_blas cimport dgemm
 
+cdef extern from "_simd.h" nogil:
+    void mlp_simd_sigmoid(double* x, Py_ssize_t n) noexcept
+    void mlp_simd_bias_sigmoid(const double* b, double* z, Py_ssize_t m,
+                               Py_ssize_t n) noexcept
+    int mlp_simd_all_finite(const double* x, Py_ssize_t n) noexcept
+
+    void mlp_rows_combine(const double* a, Py_ssize_t n_in, const double* W,
+                          Py_ssize_t n_out, double* z) noexcept
+    void mlp_rows_backprop(double* W, Py_ssize_t n_in, Py_ssize_t n_out,
+                           const double* delta, const double* a, double eta,
+                           double* back) noexcept
+    void mlp_rows_update_combine(double* W, Py_ssize_t n_in, Py_ssize_t n_out,
+                                 const double* delta, const double* a, double eta,
+                                 const double* a_next, double* z_next) noexcept
+
 C_API_VERSION = MLP_C_API_VERSION
 
 
@@ -39,15 +54,6 @@ cdef inline void _gemm(char transa, char transb, Py_ssize_t M, Py_ssize_t N, Py_
     cdef int la = <int>lda, lb = <int>ldb, lc = <int>ldc
     dgemm(&transb, &transa, &n, &m, &k, &alpha, <double*>B, &lb, <double*>A, &la,
           &beta, C, &lc)
-
-
-cdef inline double _sig(double z) noexcept nogil:
-    """sig(z) = 1/(1+e^-z), evaluated so that e^x never overflows."""
-    cdef double e
-    if z >= 0.0:
-        return 1.0 / (1.0 + exp(-z))
-    e = exp(z)
-    return e / (1.0 + e)
 
 
 cdef inline Py_ssize_t _max_width(const Py_ssize_t* sizes, Py_ssize_t first,
@@ -89,13 +95,8 @@ cdef void _layer(const double* a_in, Py_ssize_t m, Py_ssize_t n_in,
                  const double* W, const double* b, Py_ssize_t n_out,
                  double* a_out) noexcept nogil:
     """a_out := sig(b + a_in @ W); a_in (m, n_in), W (n_in, n_out), a_out (m, n_out)."""
-    cdef Py_ssize_t i, j
-    cdef double* row
     _gemm(b'N', b'N', m, n_out, n_in, 1.0, a_in, n_in, W, n_out, 0.0, a_out, n_out)
-    for i in range(m):
-        row = a_out + i * n_out
-        for j in range(n_out):
-            row[j] = _sig(b[j] + row[j])
+    mlp_simd_bias_sigmoid(b, a_out, m, n_out)
 
 
 cdef void _forward(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
@@ -136,18 +137,13 @@ cdef double _backprop(const double* params, const Py_ssize_t* sizes, Py_ssize_t 
     cdef Py_ssize_t l, i, j, k, n_in, n_out
     cdef Py_ssize_t p_off = 0                       # end of layer l's parameters
     cdef Py_ssize_t a_off = _acts_size(sizes, L, m)  # end of layer l's activations
-    cdef double a, diff, s, cost = 0.0
+    cdef double a, s, cost
     for l in range(1, L + 1):
         p_off += sizes[l - 1] * sizes[l] + sizes[l]
 
-    # delta_L = (a_L - y) a_L (1 - a_L); C = 1/2 sum (a_L - y)^2
     n_out = sizes[L]
     a_off -= m * n_out
-    for k in range(m * n_out):
-        a = acts[a_off + k]
-        diff = a - y[k]
-        cost += 0.5 * diff * diff
-        delta[k] = diff * a * (1.0 - a)
+    cost = _output_delta(acts + a_off, y, m * n_out, delta)
 
     for l in range(L, 0, -1):
         n_in = sizes[l - 1]
@@ -183,11 +179,149 @@ cdef double _backprop(const double* params, const Py_ssize_t* sizes, Py_ssize_t 
     return cost
 
 
+cdef inline double _output_delta(const double* a_L, const double* y, Py_ssize_t k,
+                                 double* delta) noexcept nogil:
+    """delta := (a_L - y) a_L (1 - a_L) over k entries; returns C = 1/2 sum (a_L - y)^2"""
+    cdef Py_ssize_t j
+    cdef double a, diff, cost = 0.0
+    for j in range(k):
+        a = a_L[j]
+        diff = a - y[j]
+        cost += 0.5 * diff * diff
+        delta[j] = diff * a * (1.0 - a)
+    return cost
+
+
+cdef void _layer1(const double* a_in, Py_ssize_t n_in,
+                  const double* W, const double* b, Py_ssize_t n_out,
+                  double* a_out) noexcept nogil:
+    """a_out := sig(b + a_in @ W) for one row, with no BLAS call to pay for"""
+    mlp_rows_combine(a_in, n_in, W, n_out, a_out)
+    mlp_simd_bias_sigmoid(b, a_out, 1, n_out)
+
+
+cdef double* _backward1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                        const double* x, const double* acts, double* delta, double* spare,
+                        double eta, Py_ssize_t last) noexcept nogil:
+    """Backpropagation with the SGD step for one row, layers L down to `last` (1 or 2).
+
+    delta holds delta_L on entry. Layer l: one pass over W_l reads row i for
+    delta_{l-1}[i] = (W_l[i, :] . delta_l) a_{l-1}[i] (1 - a_{l-1}[i]), then updates it,
+    W_l[i, :] -= eta a_{l-1}[i] delta_l; then b_l -= eta delta_l. Returns the buffer that
+    holds delta_{last-1} (when last = 2: delta_1).
+    """
+    cdef Py_ssize_t l, i, j, n_in, n_out
+    cdef Py_ssize_t p_off = 0, a_off = _acts_size(sizes, n_layers, 1) - sizes[n_layers]
+    cdef double* W
+    cdef double* b
+    cdef double* swap
+    cdef const double* a_prev
+    cdef double a
+    for l in range(1, n_layers + 1):
+        p_off += sizes[l - 1] * sizes[l] + sizes[l]
+    for l in range(n_layers, last - 1, -1):
+        n_in = sizes[l - 1]
+        n_out = sizes[l]
+        p_off -= n_in * n_out + n_out
+        W = params + p_off
+        b = W + n_in * n_out
+        if l > 1:
+            a_off -= n_in
+            a_prev = acts + a_off
+            mlp_rows_backprop(W, n_in, n_out, delta, a_prev, eta, spare)
+            for i in range(n_in):
+                a = a_prev[i]
+                spare[i] *= a * (1.0 - a)
+        else:
+            mlp_rows_backprop(W, n_in, n_out, delta, x, eta, NULL)
+        for j in range(n_out):
+            b[j] -= eta * delta[j]
+        swap = delta
+        delta = spare
+        spare = swap
+    return delta
+
+
+cdef double _step1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                   const double* x, const double* y, double eta,
+                   double* work) noexcept nogil:
+    """_step for a batch of one row, in plain loops (faster than BLAS at this size)"""
+    cdef Py_ssize_t l, n_in, n_out
+    cdef Py_ssize_t wmax = _max_width(sizes, 1, n_layers)
+    cdef double* acts = work
+    cdef double* delta = work + _acts_size(sizes, n_layers, 1)
+    cdef const double* p = params
+    cdef const double* a_in = x
+    cdef double* a_out = acts
+    cdef double cost
+    for l in range(1, n_layers + 1):
+        n_in = sizes[l - 1]
+        n_out = sizes[l]
+        _layer1(a_in, n_in, p, p + n_in * n_out, n_out, a_out)
+        p += n_in * n_out + n_out
+        a_in = a_out
+        a_out += n_out
+    cost = _output_delta(a_in, y, sizes[n_layers], delta)
+    _backward1(params, sizes, n_layers, x, acts, delta, delta + wmax, eta, 1)
+    return cost
+
+
+cdef double _epoch1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                    const double* x, const double* y, const Py_ssize_t* order,
+                    Py_ssize_t n, double eta, double* work) noexcept nogil:
+    """An SGD epoch with batches of one row, each step exactly _step1's, but with the first
+    layer's update fused with the next row's first-layer sum (one pass over W_1 per row).
+    That sum goes straight into a_1's place in acts, which the step no longer needs."""
+    cdef Py_ssize_t L = n_layers, k, l, j, n_in, n_out
+    cdef Py_ssize_t n0 = sizes[0], n1 = sizes[1], nL = sizes[L]
+    cdef Py_ssize_t wmax = _max_width(sizes, 1, L)
+    cdef double* acts = work
+    cdef double* delta = work + _acts_size(sizes, L, 1)
+    cdef double* d1
+    cdef double* W1 = params
+    cdef double* b1 = params + n0 * n1
+    cdef const double* p
+    cdef const double* a_in
+    cdef double* a_out
+    cdef const double* xk
+    cdef double cost = 0.0
+    if n == 0:
+        return 0.0
+    mlp_rows_combine(x + order[0] * n0, n0, W1, n1, acts)
+    for k in range(n):
+        xk = x + order[k] * n0
+        mlp_simd_bias_sigmoid(b1, acts, 1, n1)
+        p = b1 + n1
+        a_in = acts
+        a_out = acts + n1
+        for l in range(2, L + 1):
+            n_in = sizes[l - 1]
+            n_out = sizes[l]
+            _layer1(a_in, n_in, p, p + n_in * n_out, n_out, a_out)
+            p += n_in * n_out + n_out
+            a_in = a_out
+            a_out += n_out
+        cost += _output_delta(a_in, y + order[k] * nL, nL, delta)
+        if L > 1:
+            d1 = _backward1(params, sizes, L, xk, acts, delta, delta + wmax, eta, 2)
+        else:
+            d1 = delta
+        for j in range(n1):
+            b1[j] -= eta * d1[j]
+        if k + 1 < n:
+            mlp_rows_update_combine(W1, n0, n1, d1, xk, eta, x + order[k + 1] * n0, acts)
+        else:
+            mlp_rows_backprop(W1, n0, n1, d1, xk, eta, NULL)
+    return cost
+
+
 cdef double _step(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
                   const double* x, const double* y, Py_ssize_t m, double eta,
                   double* work) noexcept nogil:
     """params -= eta/m sum_rows dC/dparams; returns sum_rows C before the step"""
     cdef double* acts = work
+    if m == 1:
+        return _step1(params, sizes, n_layers, x, y, eta, work)
     _forward(params, sizes, n_layers, x, m, acts)
     return _backprop(params, sizes, n_layers, x, y, m, acts,
                      acts + _acts_size(sizes, n_layers, m), params, -eta / <double>m)
@@ -232,9 +366,7 @@ cdef Py_ssize_t mlp_epoch_work_size(const Py_ssize_t* sizes, Py_ssize_t n_layers
 
 cdef void mlp_sigmoid(double* x, Py_ssize_t n) noexcept nogil:
     """x := sig(x)"""
-    cdef Py_ssize_t k
-    for k in range(n):
-        x[k] = _sig(x[k])
+    mlp_simd_sigmoid(x, n)
 
 
 cdef int mlp_predict(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
@@ -262,7 +394,10 @@ cdef int mlp_predict(const double* params, const Py_ssize_t* sizes, Py_ssize_t n
                 a_out = out + start * n_out
             else:
                 a_out = work + (l % 2) * half
-            _layer(a_in, m, n_in, p, p + n_in * n_out, n_out, a_out)
+            if m == 1:
+                _layer1(a_in, n_in, p, p + n_in * n_out, n_out, a_out)
+            else:
+                _layer(a_in, m, n_in, p, p + n_in * n_out, n_out, a_out)
             p += n_in * n_out + n_out
             a_in = a_out
         start += m
@@ -335,6 +470,11 @@ cdef int mlp_sgd_epoch(double* params, const Py_ssize_t* sizes, Py_ssize_t n_lay
     xb = work
     yb = xb + batch * n0
     step_work = yb + batch * nL
+    if batch == 1:
+        total = _epoch1(params, sizes, n_layers, x, y, order, n, eta, step_work)
+        if cost != NULL:
+            cost[0] = total
+        return MLP_OK
     start = 0
     while start < n:
         m = min(batch, n - start)
@@ -431,6 +571,14 @@ def sigmoid(double[::1] x):
     """x := sig(x) = 1/(1+exp(-x)), in place."""
     with nogil:
         mlp_sigmoid(_ptr(x), x.shape[0])
+
+
+def all_finite(const double[::1] x):
+    """True if no entry of x is NaN or infinite (one pass, no temporary array)."""
+    cdef int ok
+    with nogil:
+        ok = mlp_simd_all_finite(&x[0], x.shape[0]) if x.shape[0] > 0 else 1
+    return bool(ok)
 
 
 def predict(const double[::1] params, const Py_ssize_t[::1] sizes,

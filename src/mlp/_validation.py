@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from mlp import _core
+
 # BLAS takes int dimensions; a layer wider than this cannot be handed to it.
 MAX_LAYER_SIZE = 2**31 - 1
 # A network this large (16 GiB of float64 parameters) is refused up front rather than
@@ -83,7 +85,8 @@ def _as_numeric(a: ArrayLike, name: str) -> NDArray[Any]:
 
 
 def _check_finite(arr: NDArray[np.float64], name: str) -> None:
-    if not np.isfinite(arr).all():
+    """``arr`` is C-contiguous float64; checked in one pass with no temporary array."""
+    if not _core.all_finite(arr.reshape(-1)):
         bad = np.argwhere(~np.isfinite(arr))[0]
         where = ", ".join(str(int(i)) for i in bad)
         raise ValueError(f"{name} contains NaN or infinity (first at [{where}])")
