@@ -31,15 +31,36 @@
 #define MLP_CLONES
 #endif
 
-/* z[j] := sum_i a[i] W[i, j], skipping a[i] == 0 (such a row adds exactly nothing). */
+/* z[j] := sum_i a[i] W[i, j], skipping a[i] == 0 (such a row adds exactly nothing); four
+ * rows with nonzero inputs go through together, loading and storing z once for the four. */
 MLP_CLONES
 static void mlp_rows_combine(const double *restrict a, ptrdiff_t n_in,
                              const double *restrict W, ptrdiff_t n_out,
                              double *restrict z)
 {
+    ptrdiff_t i = 0;
     for (ptrdiff_t j = 0; j < n_out; ++j)
         z[j] = 0.0;
-    for (ptrdiff_t i = 0; i < n_in; ++i) {
+    for (; i + 4 <= n_in; i += 4) {
+        const double a0 = a[i], a1 = a[i + 1], a2 = a[i + 2], a3 = a[i + 3];
+        const double *restrict w0 = W + i * n_out;
+        if (a0 != 0.0 && a1 != 0.0 && a2 != 0.0 && a3 != 0.0) {
+            const double *restrict w1 = w0 + n_out;
+            const double *restrict w2 = w1 + n_out;
+            const double *restrict w3 = w2 + n_out;
+            for (ptrdiff_t j = 0; j < n_out; ++j)
+                z[j] += ((a0 * w0[j] + a1 * w1[j]) + (a2 * w2[j] + a3 * w3[j]));
+        } else {
+            for (int r = 0; r < 4; ++r) {
+                const double c = a[i + r];
+                const double *restrict w = w0 + r * n_out;
+                if (c != 0.0)
+                    for (ptrdiff_t j = 0; j < n_out; ++j)
+                        z[j] += c * w[j];
+            }
+        }
+    }
+    for (; i < n_in; ++i) {
         const double c = a[i];
         if (c != 0.0) {
             const double *restrict w = W + i * n_out;
@@ -71,9 +92,31 @@ static void mlp_rows_backprop(double *restrict W, ptrdiff_t n_in, ptrdiff_t n_ou
     }
 }
 
+/* Row i of the fused update: W[i, :] -= c delta, then z_next += d W[i, :]; zero c or d
+ * skips its half (a zero input contributes exactly nothing). */
+static inline void mlp_row_update_combine(double *restrict w, ptrdiff_t n_out,
+                                          const double *restrict delta, double c, double d,
+                                          double *restrict z_next)
+{
+    if (c != 0.0 && d != 0.0) {
+        for (ptrdiff_t j = 0; j < n_out; ++j) {
+            const double v = w[j] - c * delta[j];
+            w[j] = v;
+            z_next[j] += d * v;
+        }
+    } else if (c != 0.0) {
+        for (ptrdiff_t j = 0; j < n_out; ++j)
+            w[j] -= c * delta[j];
+    } else if (d != 0.0) {
+        for (ptrdiff_t j = 0; j < n_out; ++j)
+            z_next[j] += d * w[j];
+    }
+}
+
 /* The first layer's update for one sample fused with the next sample's forward sum, so W
  * is streamed once for both: for each row i, W[i, :] -= (eta a[i]) delta, then
- * z_next[j] += a_next[i] W[i, j] with the updated row. Zero inputs are skipped. */
+ * z_next[j] += a_next[i] W[i, j] with the updated row. Four rows whose inputs are all
+ * nonzero go through together, loading and storing z_next once for the four. */
 MLP_CLONES
 static void mlp_rows_update_combine(double *restrict W, ptrdiff_t n_in, ptrdiff_t n_out,
                                     const double *restrict delta,
@@ -81,26 +124,39 @@ static void mlp_rows_update_combine(double *restrict W, ptrdiff_t n_in, ptrdiff_
                                     const double *restrict a_next,
                                     double *restrict z_next)
 {
+    ptrdiff_t i = 0;
     for (ptrdiff_t j = 0; j < n_out; ++j)
         z_next[j] = 0.0;
-    for (ptrdiff_t i = 0; i < n_in; ++i) {
-        double *restrict w = W + i * n_out;
-        const double c = eta * a[i];
-        const double d = a_next[i];
-        if (c != 0.0 && d != 0.0) {
+    for (; i + 4 <= n_in; i += 4) {
+        const double c0 = eta * a[i], c1 = eta * a[i + 1];
+        const double c2 = eta * a[i + 2], c3 = eta * a[i + 3];
+        const double d0 = a_next[i], d1 = a_next[i + 1];
+        const double d2 = a_next[i + 2], d3 = a_next[i + 3];
+        double *restrict w0 = W + i * n_out;
+        double *restrict w1 = w0 + n_out;
+        double *restrict w2 = w1 + n_out;
+        double *restrict w3 = w2 + n_out;
+        if (c0 != 0.0 && c1 != 0.0 && c2 != 0.0 && c3 != 0.0 &&
+            d0 != 0.0 && d1 != 0.0 && d2 != 0.0 && d3 != 0.0) {
             for (ptrdiff_t j = 0; j < n_out; ++j) {
-                const double v = w[j] - c * delta[j];
-                w[j] = v;
-                z_next[j] += d * v;
+                const double e = delta[j];
+                const double v0 = w0[j] - c0 * e, v1 = w1[j] - c1 * e;
+                const double v2 = w2[j] - c2 * e, v3 = w3[j] - c3 * e;
+                w0[j] = v0;
+                w1[j] = v1;
+                w2[j] = v2;
+                w3[j] = v3;
+                z_next[j] += ((d0 * v0 + d1 * v1) + (d2 * v2 + d3 * v3));
             }
-        } else if (c != 0.0) {
-            for (ptrdiff_t j = 0; j < n_out; ++j)
-                w[j] -= c * delta[j];
-        } else if (d != 0.0) {
-            for (ptrdiff_t j = 0; j < n_out; ++j)
-                z_next[j] += d * w[j];
+        } else {
+            mlp_row_update_combine(w0, n_out, delta, c0, d0, z_next);
+            mlp_row_update_combine(w1, n_out, delta, c1, d1, z_next);
+            mlp_row_update_combine(w2, n_out, delta, c2, d2, z_next);
+            mlp_row_update_combine(w3, n_out, delta, c3, d3, z_next);
         }
     }
+    for (; i < n_in; ++i)
+        mlp_row_update_combine(W + i * n_out, n_out, delta, eta * a[i], a_next[i], z_next);
 }
 
 /* 2^k for an integer-valued double k in [-1022, 1023], by placing k + 1023 in the
