@@ -99,7 +99,15 @@ def as_array(a: ArrayLike, name: str, ndim: int) -> NDArray[np.float64]:
         raise ValueError(f"{name} must be {ndim}-D, got an array of shape {arr.shape}")
     if arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape})")
-    x = np.ascontiguousarray(arr, dtype=np.float64)
+    return _float64_finite(arr, name)
+
+
+def _float64_finite(arr: NDArray[Any], name: str) -> NDArray[np.float64]:
+    """``arr`` as C-contiguous float64 (no copy if it already is), checked finite."""
+    if arr.dtype == np.float64 and arr.flags.c_contiguous:
+        x = arr
+    else:
+        x = np.ascontiguousarray(arr, dtype=np.float64)
     _check_finite(x, name)
     return x
 
@@ -129,7 +137,7 @@ def as_inputs(
             f"{name} has {arr.shape[1]} features per sample; the network's input "
             f"size is {n_features}"
         )
-    return as_array(arr, name, 2), single
+    return _float64_finite(arr, name), single
 
 
 def as_labels(labels: ArrayLike, name: str, n_rows: int, n_classes: int) -> NDArray[np.intp]:
@@ -176,9 +184,7 @@ def as_targets(
         raise ValueError(
             f"{name} has {arr.shape[1]} columns; the network's output size is {n_out}"
         )
-    y = np.ascontiguousarray(arr, dtype=np.float64)
-    _check_finite(y, name)
-    return y, None
+    return _float64_finite(arr, name), None
 
 
 def _check_rows(arr: NDArray[Any], name: str, n_rows: int) -> None:
