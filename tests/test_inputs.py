@@ -293,3 +293,30 @@ def test_core_functions_check_their_buffers():
         with pytest.raises(ValueError) as info:
             call()
         assert words in str(info.value)
+
+
+@pytest.mark.parametrize("batch_size", [1, 7])
+def test_non_finite_rows_found_late_in_the_data(monkeypatch, batch_size):
+    # The kernels check rows as they use them; a bad row far into the data, seen only
+    # after several kernel calls and many updates, must still leave the network untouched.
+    from mlp import network
+
+    monkeypatch.setattr(network, "_SEGMENT_FLOPS", 1.0)  # one kernel call per batch
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, (3000, 4))
+    labels = rng.integers(0, 2, 3000)
+    for bad in (np.nan, np.inf, -np.inf):
+        X_bad = X.copy()
+        X_bad[2500, 2] = bad
+        net = mlp.MLP(SIZES, seed=0)
+        before = net.params.copy()
+        with pytest.raises(ValueError, match=r"X contains NaN or infinity \(row 2500\)"):
+            net.fit(X_bad, labels, epochs=2, batch_size=batch_size, seed=1)
+        np.testing.assert_array_equal(net.params, before)
+        with pytest.raises(ValueError, match=r"X contains NaN or infinity \(row 2500\)"):
+            net.predict(X_bad)
+        for call in (lambda: net.cost(X_bad, labels), lambda: net.accuracy(X_bad, labels),
+                     lambda: net.gradient(X_bad, labels), lambda: net.fit(X_bad, labels, epochs=0)):
+            with pytest.raises(ValueError, match="X contains NaN or infinity"):
+                call()
+        np.testing.assert_array_equal(net.params, before)

@@ -268,10 +268,13 @@ cdef double _step1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
 
 cdef double _epoch1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
                     const double* x, const double* y, const Py_ssize_t* order,
-                    Py_ssize_t n, double eta, double* work) noexcept nogil:
+                    Py_ssize_t n, double eta, double* work,
+                    Py_ssize_t* bad_row) noexcept nogil:
     """An SGD epoch with batches of one row, each step exactly _step1's, but with the first
     layer's update fused with the next row's first-layer sum (one pass over W_1 per row).
-    That sum goes straight into a_1's place in acts, which the step no longer needs."""
+    That sum goes straight into a_1's place in acts, which the step no longer needs.
+    With bad_row, a row holding NaN or infinity stops the epoch before its step (see
+    _sgd_epoch)."""
     cdef Py_ssize_t L = n_layers, k, l, j, n_in, n_out
     cdef Py_ssize_t n0 = sizes[0], n1 = sizes[1], nL = sizes[L]
     cdef Py_ssize_t wmax = _max_width(sizes, 1, L)
@@ -290,6 +293,9 @@ cdef double _epoch1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers
     mlp_rows_combine(x + order[0] * n0, n0, W1, n1, acts)
     for k in range(n):
         xk = x + order[k] * n0
+        if bad_row != NULL and not mlp_simd_all_finite(xk, n0):
+            bad_row[0] = order[k]
+            break
         mlp_simd_bias_sigmoid(b1, acts, 1, n1)
         p = b1 + n1
         a_in = acts
@@ -448,33 +454,24 @@ cdef int mlp_sgd_step(double* params, const Py_ssize_t* sizes, Py_ssize_t n_laye
     return MLP_OK
 
 
-cdef int mlp_sgd_epoch(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                       const double* x, const double* y, Py_ssize_t rows,
-                       const Py_ssize_t* order, Py_ssize_t n, Py_ssize_t batch, double eta,
-                       double* cost, double* work) noexcept nogil:
-    """for each mini-batch B of order: params -= eta/|B| sum_B dC/dparams"""
-    cdef Py_ssize_t start, m, i, row, n0, nL
-    cdef double* xb
-    cdef double* yb
-    cdef double* step_work
+cdef double _sgd_epoch(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                       const double* x, const double* y, const Py_ssize_t* order,
+                       Py_ssize_t n, Py_ssize_t batch, double eta, double* work,
+                       Py_ssize_t* bad_row) noexcept nogil:
+    """for each mini-batch B of order: params -= eta/|B| sum_B dC/dparams; returns sum C.
+
+    With bad_row (else NULL), each row of x is checked as it is gathered, while it is in
+    cache: the first holding NaN or infinity is reported in *bad_row and ends the epoch
+    before its mini-batch's step, so validating x costs no pass of its own.
+    """
+    cdef Py_ssize_t start, m, i, row
+    cdef Py_ssize_t n0 = sizes[0], nL = sizes[n_layers]
+    cdef double* xb = work
+    cdef double* yb = xb + batch * n0
+    cdef double* step_work = yb + batch * nL
     cdef double total = 0.0
-    if _bad_sizes(sizes, n_layers):
-        return MLP_ERR_SIZES
-    if n < 0 or rows < 0 or _bad_block(batch):
-        return MLP_ERR_ROWS
-    for i in range(n):
-        if order[i] < 0 or order[i] >= rows:
-            return MLP_ERR_ORDER
-    n0 = sizes[0]
-    nL = sizes[n_layers]
-    xb = work
-    yb = xb + batch * n0
-    step_work = yb + batch * nL
     if batch == 1:
-        total = _epoch1(params, sizes, n_layers, x, y, order, n, eta, step_work)
-        if cost != NULL:
-            cost[0] = total
-        return MLP_OK
+        return _epoch1(params, sizes, n_layers, x, y, order, n, eta, step_work, bad_row)
     start = 0
     while start < n:
         m = min(batch, n - start)
@@ -482,8 +479,38 @@ cdef int mlp_sgd_epoch(double* params, const Py_ssize_t* sizes, Py_ssize_t n_lay
             row = order[start + i]
             memcpy(xb + i * n0, x + row * n0, n0 * sizeof(double))
             memcpy(yb + i * nL, y + row * nL, nL * sizeof(double))
+            if bad_row != NULL and not mlp_simd_all_finite(xb + i * n0, n0):
+                bad_row[0] = row
+                return total
         total += _step(params, sizes, n_layers, xb, yb, m, eta, step_work)
         start += m
+    return total
+
+
+cdef int _epoch_status(const Py_ssize_t* sizes, Py_ssize_t n_layers, Py_ssize_t rows,
+                       const Py_ssize_t* order, Py_ssize_t n,
+                       Py_ssize_t batch) noexcept nogil:
+    cdef Py_ssize_t i
+    if _bad_sizes(sizes, n_layers):
+        return MLP_ERR_SIZES
+    if n < 0 or rows < 0 or _bad_block(batch):
+        return MLP_ERR_ROWS
+    for i in range(n):
+        if order[i] < 0 or order[i] >= rows:
+            return MLP_ERR_ORDER
+    return MLP_OK
+
+
+cdef int mlp_sgd_epoch(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                       const double* x, const double* y, Py_ssize_t rows,
+                       const Py_ssize_t* order, Py_ssize_t n, Py_ssize_t batch, double eta,
+                       double* cost, double* work) noexcept nogil:
+    """for each mini-batch B of order: params -= eta/|B| sum_B dC/dparams"""
+    cdef double total
+    cdef int status = _epoch_status(sizes, n_layers, rows, order, n, batch)
+    if status != MLP_OK:
+        return status
+    total = _sgd_epoch(params, sizes, n_layers, x, y, order, n, batch, eta, work, NULL)
     if cost != NULL:
         cost[0] = total
     return MLP_OK
@@ -583,21 +610,37 @@ def all_finite(const double[::1] x):
 
 def predict(const double[::1] params, const Py_ssize_t[::1] sizes,
             const double[:, ::1] x, double[:, ::1] out, double[::1] work,
-            Py_ssize_t block):
-    """out := a_L(x)."""
+            Py_ssize_t block, bint check_finite=False):
+    """out := a_L(x). Returns -1, or with ``check_finite`` the first row of x holding NaN
+    or infinity (each block is checked just before it is used, while it is in cache; the
+    rows of out from that block on are not written)."""
     cdef Py_ssize_t L = _layers(sizes)
-    cdef Py_ssize_t n = x.shape[0]
-    cdef int status
+    cdef Py_ssize_t n = x.shape[0], n0 = sizes[0], start = 0, m, i, bad = -1
+    cdef int status = MLP_OK
     _check_params(params.shape[0], sizes, L)
-    _check_matrix(n, x.shape[1], n, sizes[0], "x")
+    _check_matrix(n, x.shape[1], n, n0, "x")
     _check_matrix(out.shape[0], out.shape[1], n, sizes[L], "out")
     _check_work(work.shape[0], mlp_predict_work_size(&sizes[0], L, block), "block")
     if n == 0:
-        return
+        return -1
     with nogil:
-        status = mlp_predict(&params[0], &sizes[0], L, &x[0, 0], n, &out[0, 0],
-                             _ptr(work), block)
+        if not check_finite:
+            status = mlp_predict(&params[0], &sizes[0], L, &x[0, 0], n, &out[0, 0],
+                                 _ptr(work), block)
+        else:
+            while start < n and status == MLP_OK:
+                m = min(block, n - start)
+                if not mlp_simd_all_finite(&x[start, 0], m * n0):
+                    for i in range(start, start + m):
+                        if not mlp_simd_all_finite(&x[i, 0], n0):
+                            bad = i
+                            break
+                    break
+                status = mlp_predict(&params[0], &sizes[0], L, &x[start, 0], m,
+                                     &out[start, 0], _ptr(work), block)
+                start += m
     _check(status, "block")
+    return bad
 
 
 def gradient(const double[::1] params, const Py_ssize_t[::1] sizes,
@@ -626,10 +669,12 @@ def gradient(const double[::1] params, const Py_ssize_t[::1] sizes,
 def sgd_epoch(double[::1] params, const Py_ssize_t[::1] sizes,
               const double[:, ::1] x, const double[:, ::1] y,
               const Py_ssize_t[::1] order, Py_ssize_t batch, double eta,
-              double[::1] work):
-    """One SGD pass over the rows ``order``; returns the sum of C before each update."""
+              double[::1] work, bint check_finite=False):
+    """One SGD pass over the rows ``order``. Returns ``(cost, bad_row)``: the sum of C
+    before each update, and -1, or with ``check_finite`` the first row of x holding NaN
+    or infinity, which stopped the pass before its mini-batch's update."""
     cdef Py_ssize_t L = _layers(sizes)
-    cdef Py_ssize_t rows = x.shape[0], n = order.shape[0]
+    cdef Py_ssize_t rows = x.shape[0], n = order.shape[0], bad = -1
     cdef double cost = 0.0
     cdef int status
     _check_params(params.shape[0], sizes, L)
@@ -637,9 +682,11 @@ def sgd_epoch(double[::1] params, const Py_ssize_t[::1] sizes,
     _check_matrix(y.shape[0], y.shape[1], rows, sizes[L], "y")
     _check_work(work.shape[0], mlp_epoch_work_size(&sizes[0], L, batch), "batch")
     if n == 0:
-        return 0.0
+        return 0.0, -1
     with nogil:
-        status = mlp_sgd_epoch(&params[0], &sizes[0], L, &x[0, 0], &y[0, 0], rows,
-                               &order[0], n, batch, eta, &cost, &work[0])
+        status = _epoch_status(&sizes[0], L, rows, &order[0], n, batch)
+        if status == MLP_OK:
+            cost = _sgd_epoch(&params[0], &sizes[0], L, &x[0, 0], &y[0, 0], &order[0], n,
+                              batch, eta, &work[0], &bad if check_finite else NULL)
     _check(status, "batch")
-    return cost
+    return cost, bad

@@ -102,23 +102,37 @@ def as_array(a: ArrayLike, name: str, ndim: int) -> NDArray[np.float64]:
     return _float64_finite(arr, name)
 
 
-def _float64_finite(arr: NDArray[Any], name: str) -> NDArray[np.float64]:
+def _float64_finite(
+    arr: NDArray[Any], name: str, check_finite: bool = True
+) -> NDArray[np.float64]:
     """``arr`` as C-contiguous float64 (no copy if it already is), checked finite."""
     if arr.dtype == np.float64 and arr.flags.c_contiguous:
         x = arr
     else:
         x = np.ascontiguousarray(arr, dtype=np.float64)
-    _check_finite(x, name)
+    if check_finite:
+        _check_finite(x, name)
     return x
 
 
+def non_finite_row(name: str, row: int) -> ValueError:
+    """The error for a row of ``name`` found to hold NaN or infinity."""
+    return ValueError(f"{name} contains NaN or infinity (row {row})")
+
+
 def as_inputs(
-    X: ArrayLike, name: str, n_features: int, *, allow_1d: bool = False
+    X: ArrayLike,
+    name: str,
+    n_features: int,
+    *,
+    allow_1d: bool = False,
+    check_finite: bool = True,
 ) -> tuple[NDArray[np.float64], bool]:
     """Return ``(x, single)``: ``X`` as a C-contiguous float64 ``(n, n_features)`` array.
 
     With ``allow_1d``, a 1-D ``X`` of length ``n_features`` is one sample (``single`` is
-    True and ``x`` has one row).
+    True and ``x`` has one row). ``check_finite=False`` leaves the NaN/infinity check to
+    the caller (the kernels can do it on rows already in cache).
     """
     arr = _as_numeric(X, name)
     single = allow_1d and arr.ndim == 1
@@ -137,7 +151,7 @@ def as_inputs(
             f"{name} has {arr.shape[1]} features per sample; the network's input "
             f"size is {n_features}"
         )
-    return _float64_finite(arr, name), single
+    return _float64_finite(arr, name, check_finite), single
 
 
 def as_labels(labels: ArrayLike, name: str, n_rows: int, n_classes: int) -> NDArray[np.intp]:

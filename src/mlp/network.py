@@ -20,6 +20,7 @@ from mlp._validation import (
     check_int,
     check_positive,
     check_sizes,
+    non_finite_row,
     one_hot_labels,
 )
 from mlp.training import History
@@ -227,11 +228,15 @@ class MLP:
 
     # --- evaluation -------------------------------------------------------------------
 
-    def _forward(self, x: Array) -> Array:
+    def _forward(self, x: Array, name: str = "X") -> Array:
+        """Output activations of ``x``, which is checked for NaN and infinity on the way
+        (block by block, while in cache: no pass of its own)."""
         block = min(x.shape[0], _BLOCK)
         out = np.empty((x.shape[0], self._sizes[-1]))
         work = np.empty(_core.predict_work_size(self._sizes_arr, block))
-        _core.predict(self._params, self._sizes_arr, x, out, work, block)
+        bad = _core.predict(self._params, self._sizes_arr, x, out, work, block, True)
+        if bad >= 0:
+            raise non_finite_row(name, bad)
         return out
 
     def predict(self, X: ArrayLike) -> Array:
@@ -251,7 +256,7 @@ class MLP:
         TypeError, ValueError
             If ``X`` is not numeric, has the wrong shape, is empty or holds NaN or infinity.
         """
-        x, single = as_inputs(X, "X", self._sizes[0], allow_1d=True)
+        x, single = as_inputs(X, "X", self._sizes[0], allow_1d=True, check_finite=False)
         out = self._forward(x)
         return out[0] if single else out
 
@@ -268,7 +273,7 @@ class MLP:
         -------
         float
         """
-        x, _ = as_inputs(X, "X", self._sizes[0])
+        x, _ = as_inputs(X, "X", self._sizes[0], check_finite=False)
         y, _ = as_targets(Y, "Y", x.shape[0], self._sizes[-1])
         return float(0.5 * np.sum((self._forward(x) - y) ** 2) / x.shape[0])
 
@@ -307,7 +312,7 @@ class MLP:
         -------
         float
         """
-        x, _ = as_inputs(X, "X", self._sizes[0])
+        x, _ = as_inputs(X, "X", self._sizes[0], check_finite=False)
         y = as_labels(labels, "labels", x.shape[0], self._sizes[-1])
         return float(np.mean(np.argmax(self._forward(x), axis=1) == y))
 
@@ -376,9 +381,12 @@ class MLP:
         mini-batch.
         """
         n0, nL = self._sizes[0], self._sizes[-1]
-        x, _ = as_inputs(X, "X", n0)
-        y, _ = as_targets(Y, "Y", x.shape[0], nL)
         epochs = check_int(epochs, "epochs", 0)
+        # X is checked for NaN and infinity by the first epoch, row by row as it gathers
+        # them (see _core.sgd_epoch): a pass over X of its own would cost about a tenth of
+        # an epoch. With no epoch to run, it is checked here.
+        x, _ = as_inputs(X, "X", n0, check_finite=epochs == 0)
+        y, _ = as_targets(Y, "Y", x.shape[0], nL)
         batch_size = check_int(batch_size, "batch_size", 1)
         eta = check_positive(eta, "eta")
         if not isinstance(shuffle, (bool, np.bool_)):
@@ -404,10 +412,14 @@ class MLP:
             before = self._params.copy()
             total = 0.0
             for lo in range(0, n, segment):
-                total += _core.sgd_epoch(
+                cost, bad = _core.sgd_epoch(
                     self._params, self._sizes_arr, x, y, order[lo : lo + segment],
-                    batch, eta, work,
+                    batch, eta, work, epoch == 1,
                 )
+                if bad >= 0:
+                    self._params[...] = before
+                    raise non_finite_row("X", bad)
+                total += cost
             if not np.isfinite(self._params).all():
                 self._params[...] = before
                 raise FloatingPointError(
