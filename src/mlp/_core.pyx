@@ -25,6 +25,8 @@ cdef extern from "_simd.h" nogil:
     void mlp_simd_bias_sigmoid(const double* b, double* z, Py_ssize_t m,
                                Py_ssize_t n) noexcept
     int mlp_simd_all_finite(const double* x, Py_ssize_t n) noexcept
+    void mlp_prefetch_rows(const double* x, const Py_ssize_t* order, Py_ssize_t count,
+                           Py_ssize_t n) noexcept
 
     void mlp_rows_combine(const double* a, Py_ssize_t n_in, const double* W,
                           Py_ssize_t n_out, double* z) noexcept
@@ -482,6 +484,7 @@ cdef double _sgd_epoch(double* params, const Py_ssize_t* sizes, Py_ssize_t n_lay
             if bad_row != NULL and not mlp_simd_all_finite(xb + i * n0, n0):
                 bad_row[0] = row
                 return total
+        mlp_prefetch_rows(x, order + start + m, min(batch, n - start - m), n0)
         total += _step(params, sizes, n_layers, xb, yb, m, eta, step_work)
         start += m
     return total

@@ -159,6 +159,23 @@ static void mlp_rows_update_combine(double *restrict W, ptrdiff_t n_in, ptrdiff_
         mlp_row_update_combine(W + i * n_out, n_out, delta, eta * a[i], a_next[i], z_next);
 }
 
+/* Ask for the rows x[order[0..count)] (n doubles each) to be brought into cache: the next
+ * mini-batch's rows, gathered from anywhere in a large x, arrive while this one computes. */
+static inline void mlp_prefetch_rows(const double *x, const ptrdiff_t *order,
+                                     ptrdiff_t count, ptrdiff_t n)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    for (ptrdiff_t r = 0; r < count; ++r) {
+        const char *row = (const char *)(x + order[r] * n);
+        const char *end = (const char *)(x + order[r] * n + n);
+        for (; row < end; row += 64)
+            __builtin_prefetch(row, 0, 3);
+    }
+#else
+    (void)x; (void)order; (void)count; (void)n;
+#endif
+}
+
 /* 2^k for an integer-valued double k in [-1022, 1023], by placing k + 1023 in the
  * exponent field. */
 static inline double mlp_pow2i(double k)
