@@ -98,3 +98,71 @@ def sgd_epoch(W, B, X, Y, order, batch_size, eta):
                     W[l][i][j] -= eta / m * sW[l][i][j]
             for j in range(len(B[l])):
                 B[l][j] -= eta / m * sB[l][j]
+
+
+# --- the training toolkit's options, straight from their definitions -------------------
+
+def backprop_options(W, B, x, y, cost):
+    """(dW, dB) of one sample for cost "quadratic" (the seed's) or "cross_entropy", whose
+    output delta is a - y."""
+    if cost == "quadratic":
+        return backprop(W, B, x, y)
+    acts = forward(W, B, x)
+    L = len(W)
+    dW = [None] * L
+    dB = [None] * L
+    aL = acts[L]
+    db = [aL[j] - y[j] for j in range(len(aL))]
+    for l in range(L, 0, -1):
+        prev = acts[l - 1]
+        dB[l - 1] = db
+        dW[l - 1] = [[db[j] * prev[i] for j in range(len(db))] for i in range(len(prev))]
+        if l > 1:
+            da = [sum(db[j] * W[l - 1][i][j] for j in range(len(db))) for i in range(len(prev))]
+            db = [da[i] * prev[i] * (1.0 - prev[i]) for i in range(len(prev))]
+    return dW, dB
+
+
+def cross_entropy(W, B, x, y):
+    aL = forward(W, B, x)[-1]
+    return -sum(t * math.log(a) + (1 - t) * math.log(1 - a) for a, t in zip(aL, y))
+
+
+def train_epoch(W, B, X, Y, order, batch_size, eta, *, cost="quadratic", l2=0.0, n=None,
+                momentum=0.0, nesterov=False, VW=None, VB=None):
+    """One epoch with the toolkit's options, in place, one mini-batch at a time:
+    g = 1/m sum grad (+ l2/n w for weights);
+    momentum 0: w -= eta g  (that is w := (1 - eta l2/n) w - eta/m sum dw);
+    momentum mu: v := mu v - eta g; w += v (Nesterov: w += mu v - eta g)."""
+    n = len(order) if n is None else n
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        m = len(idx)
+        sW = [[[0.0] * len(row) for row in Wl] for Wl in W]
+        sB = [[0.0] * len(bl) for bl in B]
+        for k in idx:
+            dW, dB = backprop_options(W, B, X[k], Y[k], cost)
+            for l in range(len(W)):
+                for i in range(len(W[l])):
+                    for j in range(len(W[l][i])):
+                        sW[l][i][j] += dW[l][i][j]
+                for j in range(len(B[l])):
+                    sB[l][j] += dB[l][j]
+        for l in range(len(W)):
+            for i in range(len(W[l])):
+                for j in range(len(W[l][i])):
+                    g = sW[l][i][j] / m + l2 / n * W[l][i][j]
+                    if momentum:
+                        v = momentum * VW[l][i][j] - eta * g
+                        VW[l][i][j] = v
+                        W[l][i][j] += momentum * v - eta * g if nesterov else v
+                    else:
+                        W[l][i][j] -= eta * g
+            for j in range(len(B[l])):
+                g = sB[l][j] / m
+                if momentum:
+                    v = momentum * VB[l][j] - eta * g
+                    VB[l][j] = v
+                    B[l][j] += momentum * v - eta * g if nesterov else v
+                else:
+                    B[l][j] -= eta * g

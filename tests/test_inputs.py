@@ -273,15 +273,25 @@ def test_core_functions_check_their_buffers():
     x, y = np.zeros((5, 3)), np.zeros((5, 2))
     work = np.zeros(_core.epoch_work_size(sizes, 2))
     order = np.arange(5, dtype=np.intp)
-    _core.sgd_epoch(params, sizes, x, y, order, 2, 0.1, work)  # correct call is fine
+    none = np.empty(0)
+    epoch = _core.train_epoch
+    epoch(params, none, sizes, x, y, order, 2, 0.1, work)  # a correct call is fine
     bad_calls = [
-        (lambda: _core.sgd_epoch(params[:-1], sizes, x, y, order, 2, 0.1, work), "params"),
-        (lambda: _core.sgd_epoch(params, sizes, x[:, :2].copy(), y, order, 2, 0.1, work), "x"),
-        (lambda: _core.sgd_epoch(params, sizes, x, y[:4].copy(), order, 2, 0.1, work), "y"),
-        (lambda: _core.sgd_epoch(params, sizes, x, y, order + 1, 2, 0.1, work), "order has an index"),
-        (lambda: _core.sgd_epoch(params, sizes, x, y, order - 1, 2, 0.1, work), "order has an index"),
-        (lambda: _core.sgd_epoch(params, sizes, x, y, order, 0, 0.1, work), "batch"),
-        (lambda: _core.sgd_epoch(params, sizes, x, y, order, 3, 0.1, work), "work"),
+        (lambda: epoch(params[:-1], none, sizes, x, y, order, 2, 0.1, work), "params"),
+        (lambda: epoch(params, none, sizes, x[:, :2].copy(), y, order, 2, 0.1, work), "x"),
+        (lambda: epoch(params, none, sizes, x, y[:4].copy(), order, 2, 0.1, work), "y"),
+        (lambda: epoch(params, none, sizes, x, y, order + 1, 2, 0.1, work), "order has"),
+        (lambda: epoch(params, none, sizes, x, y, order - 1, 2, 0.1, work), "order has"),
+        (lambda: epoch(params, none, sizes, x, y, order, 0, 0.1, work), "batch"),
+        (lambda: epoch(params, none, sizes, x, y, order, 3, 0.1, work), "work"),
+        (lambda: epoch(params, none, sizes, x, y, order, 2, 0.0, work), "eta must be"),
+        (lambda: epoch(params, none, sizes, x, y, order, 2, 0.1, work, momentum=0.5),
+         "velocity"),
+        (lambda: epoch(params, params[:-1].copy(), sizes, x, y, order, 2, 0.1, work,
+                       momentum=0.5), "velocity has"),
+        (lambda: epoch(params, none, sizes, x, y, order, 2, 0.1, work, cost=7), "cost"),
+        (lambda: epoch(params, params.copy(), sizes, x, y, order, 2, 0.1, work,
+                       momentum=1.0), "momentum"),
         (lambda: _core.predict(params, sizes, x, np.zeros((5, 3)), work, 2), "out"),
         (lambda: _core.predict(params, sizes, x, np.zeros((5, 2)), work[:0], 2), "work"),
         (lambda: _core.gradient(params, sizes, x, y, params[:-1].copy(), 1.0, work, 2),

@@ -82,7 +82,8 @@ def test_history_records(capsys):
     history = net.fit(X[:30], y[:30], epochs=3, batch_size=5, eta=2.0, seed=0,
                       validation_data=(X[30:], y[30:]), verbose=True)
     assert len(history) == 3 and [r["epoch"] for r in history] == [1, 2, 3]
-    assert set(history[0]) == {"epoch", "cost", "eta", "seconds", "val_cost", "val_accuracy"}
+    assert set(history[0]) == {"epoch", "cost", "accuracy", "eta", "seconds", "val_cost",
+                               "val_accuracy"}
     assert history["eta"] == [2.0] * 3
     assert all(s >= 0 for s in history["seconds"])
     # After training, the reported validation figures are the network's.
@@ -92,7 +93,7 @@ def test_history_records(capsys):
     assert len(lines) == 3 and lines[0].startswith("epoch 1/3") and "val_accuracy" in lines[0]
     assert "3 epochs" in repr(history)
     with pytest.raises(KeyError, match="records have"):
-        history["accuracy"]
+        history["l2_penalty"]
 
 
 def test_training_cost_is_the_mean_before_each_update():

@@ -11,9 +11,9 @@ import os as _os
 
 from mlp._version import __version__
 from mlp.network import MLP, sigmoid
-from mlp.training import History
+from mlp.training import HalveOnPlateau, History
 
-__all__ = ["MLP", "History", "get_include", "sigmoid", "__version__"]
+__all__ = ["MLP", "HalveOnPlateau", "History", "get_include", "sigmoid", "__version__"]
 
 
 def get_include() -> str:

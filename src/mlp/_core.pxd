@@ -30,6 +30,25 @@ cdef enum mlp_status:
     MLP_ERR_SIZES = -1   # n_layers < 1, or a layer size outside [1, INT_MAX]
     MLP_ERR_ROWS = -2    # a row count < 0, or a block, batch or m outside [1, INT_MAX]
     MLP_ERR_ORDER = -3   # an index in `order` outside [0, rows)
+    MLP_ERR_OPTIONS = -4 # an mlp_train_options field out of range (see mlp_train_epoch)
+
+cdef enum mlp_cost:
+    MLP_QUADRATIC = 0       # C = 1/2 sum_j (a_j - y_j)^2, output delta (a - y) a (1 - a)
+    MLP_CROSS_ENTROPY = 1   # C = -sum_j y_j ln a_j + (1 - y_j) ln(1 - a_j), delta a - y
+
+# How mlp_train_epoch steps. {eta, MLP_QUADRATIC, 0, 0, 0} is the seed's plain SGD.
+cdef struct mlp_train_options:
+    double eta              # learning rate, finite, > 0
+    int cost                # an mlp_cost
+    double weight_decay     # L2: the cost gains weight_decay/2 sum W^2 (network2's lambda/n);
+                            # finite, >= 0; biases are not decayed
+    double momentum         # mu in [0, 1); 0 is plain SGD
+    int nesterov            # nonzero: Nesterov's momentum (needs momentum > 0 to matter)
+
+# What an epoch measured, over its n rows, each before its mini-batch's step.
+cdef struct mlp_epoch_stats:
+    double cost             # sum of C (the data term, without the L2 term)
+    Py_ssize_t correct      # rows whose largest output is at their largest target
 
 # --- sizes ---------------------------------------------------------------------------
 
@@ -45,7 +64,8 @@ cdef Py_ssize_t mlp_predict_work_size(const Py_ssize_t* sizes, Py_ssize_t n_laye
 cdef Py_ssize_t mlp_gradient_work_size(const Py_ssize_t* sizes, Py_ssize_t n_layers,
                                        Py_ssize_t block) noexcept nogil
 
-# Doubles of `work` that mlp_sgd_epoch needs with mini-batches of `batch` rows (batch >= 1).
+# Doubles of `work` that mlp_sgd_epoch and mlp_train_epoch need with mini-batches of
+# `batch` rows (batch >= 1).
 cdef Py_ssize_t mlp_epoch_work_size(const Py_ssize_t* sizes, Py_ssize_t n_layers,
                                     Py_ssize_t batch) noexcept nogil
 
@@ -88,3 +108,18 @@ cdef int mlp_sgd_epoch(double* params, const Py_ssize_t* sizes, Py_ssize_t n_lay
                        const double* x, const double* y, Py_ssize_t rows,
                        const Py_ssize_t* order, Py_ssize_t n, Py_ssize_t batch, double eta,
                        double* cost, double* work) noexcept nogil
+
+# mlp_sgd_epoch with the options of `options`. A mini-batch of m rows with gradient
+# g = 1/m sum_rows dC/dparams + weight_decay W (weights; biases: no decay term) steps
+#     momentum == 0:  params -= eta g    (weights: W := (1 - eta weight_decay) W - eta/m sum dC/dW)
+#     momentum  > 0:  v := momentum v - eta g;  params += v
+#                     (nesterov: params += momentum v - eta g, with the new v)
+# velocity: (mlp_n_params), carried across calls (zeros to start); may be NULL when
+# momentum == 0. stats (may be NULL) := what the epoch measured. Returns MLP_ERR_OPTIONS
+# for an option out of range (or momentum > 0 with no velocity), and otherwise as
+# mlp_sgd_epoch.
+cdef int mlp_train_epoch(double* params, double* velocity, const Py_ssize_t* sizes,
+                         Py_ssize_t n_layers, const double* x, const double* y,
+                         Py_ssize_t rows, const Py_ssize_t* order, Py_ssize_t n,
+                         Py_ssize_t batch, const mlp_train_options* options,
+                         mlp_epoch_stats* stats, double* work) noexcept nogil

@@ -5,6 +5,10 @@ from numpy.typing import NDArray
 _F = NDArray[np.float64]
 _I = NDArray[np.intp]
 
+C_API_VERSION: int
+QUADRATIC: int
+CROSS_ENTROPY: int
+
 def n_params(sizes: _I) -> int: ...
 def predict_work_size(sizes: _I, block: int) -> int: ...
 def gradient_work_size(sizes: _I, block: int) -> int: ...
@@ -15,10 +19,19 @@ def predict(
     params: _F, sizes: _I, x: _F, out: _F, work: _F, block: int, check_finite: bool = ...
 ) -> int: ...
 def gradient(
-    params: _F, sizes: _I, x: _F, y: _F, out: _F, alpha: float, work: _F, block: int
-) -> float: ...
-def sgd_epoch(
     params: _F,
+    sizes: _I,
+    x: _F,
+    y: _F,
+    out: _F,
+    alpha: float,
+    work: _F,
+    block: int,
+    cost: int = ...,
+) -> float: ...
+def train_epoch(
+    params: _F,
+    velocity: _F,
     sizes: _I,
     x: _F,
     y: _F,
@@ -26,5 +39,10 @@ def sgd_epoch(
     batch: int,
     eta: float,
     work: _F,
+    *,
+    cost: int = ...,
+    weight_decay: float = ...,
+    momentum: float = ...,
+    nesterov: bool = ...,
     check_finite: bool = ...,
-) -> tuple[float, int]: ...
+) -> tuple[float, int, int]: ...

@@ -16,7 +16,8 @@ product is a GEMM, done by BLAS (``scipy.linalg.cython_blas``).
 """
 
 from libc.limits cimport INT_MAX
-from libc.math cimport exp
+from libc.float cimport DBL_EPSILON, DBL_MAX
+from libc.math cimport log, log1p
 from libc.string cimport memcpy
 from scipy.linalg.cython_blas cimport dgemm
 
@@ -31,13 +32,16 @@ cdef extern from "_simd.h" nogil:
     void mlp_rows_combine(const double* a, Py_ssize_t n_in, const double* W,
                           Py_ssize_t n_out, double* z) noexcept
     void mlp_rows_backprop(double* W, Py_ssize_t n_in, Py_ssize_t n_out,
-                           const double* delta, const double* a, double eta,
+                           const double* delta, const double* a, double eta, double keep,
                            double* back) noexcept
     void mlp_rows_update_combine(double* W, Py_ssize_t n_in, Py_ssize_t n_out,
                                  const double* delta, const double* a, double eta,
-                                 const double* a_next, double* z_next) noexcept
+                                 double keep, const double* a_next,
+                                 double* z_next) noexcept
 
 C_API_VERSION = MLP_C_API_VERSION
+QUADRATIC = MLP_QUADRATIC
+CROSS_ENTROPY = MLP_CROSS_ENTROPY
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -117,15 +121,63 @@ cdef void _forward(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_l
         a_out += m * n_out
 
 
+cdef inline double _output_delta(const double* a_L, const double* y, Py_ssize_t k,
+                                 double* delta, int cost) noexcept nogil:
+    """delta := dC/dz_L over k entries; returns C summed over them.
+
+    quadratic: C = 1/2 sum (a - y)^2, delta = (a - y) a (1 - a);
+    cross-entropy: C = -sum y ln a + (1 - y) ln(1 - a), delta = a - y, with a clipped to
+    [eps, 1 - eps] inside the logarithms so that a saturated output gives a finite cost.
+    """
+    cdef Py_ssize_t j
+    cdef double a, t, diff, total = 0.0
+    if cost == MLP_CROSS_ENTROPY:
+        for j in range(k):
+            a = a_L[j]
+            t = y[j]
+            delta[j] = a - t
+            a = min(max(a, DBL_EPSILON), 1.0 - DBL_EPSILON)
+            total -= t * log(a) + (1.0 - t) * log1p(-a)
+        return total
+    for j in range(k):
+        a = a_L[j]
+        diff = a - y[j]
+        total += 0.5 * diff * diff
+        delta[j] = diff * a * (1.0 - a)
+    return total
+
+
+cdef inline Py_ssize_t _correct(const double* a_L, const double* y, Py_ssize_t m,
+                                Py_ssize_t n) noexcept nogil:
+    """Rows (of m, n entries each) whose largest output is at their largest target."""
+    cdef Py_ssize_t i, j, best_a, best_y, count = 0
+    cdef const double* a
+    cdef const double* t
+    for i in range(m):
+        a = a_L + i * n
+        t = y + i * n
+        best_a = 0
+        best_y = 0
+        for j in range(1, n):
+            if a[j] > a[best_a]:
+                best_a = j
+            if t[j] > t[best_y]:
+                best_y = j
+        count += best_a == best_y
+    return count
+
+
 cdef double _backprop(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
                       const double* x, const double* y, Py_ssize_t m,
-                      const double* acts, double* work,
-                      double* out, double alpha) noexcept nogil:
-    """out := out + alpha sum_rows dC/dparams; returns sum_rows C.
+                      const double* acts, double* work, double* out,
+                      double alpha, double beta_w, double beta_b, int cost) noexcept nogil:
+    """out := beta out + alpha sum_rows dC/dparams (beta_w for weights, beta_b for biases;
+    beta 0 overwrites without reading); returns sum_rows C.
 
     acts: from _forward on the same params, x and m. work: 2 m max(n_1..n_L) doubles, two
-    delta buffers used in turn. out may be params itself (alpha = -eta/m is then one SGD
-    step): each W_l is read for the delta recursion before it is written.
+    delta buffers used in turn. out may be params itself (alpha = -eta/m, beta_w = 1 -
+    eta weight_decay, beta_b = 1 is then one SGD step): each W_l is read for the delta
+    recursion before it is written.
     """
     cdef Py_ssize_t L = n_layers
     cdef Py_ssize_t wmax = _max_width(sizes, 1, L)
@@ -139,13 +191,13 @@ cdef double _backprop(const double* params, const Py_ssize_t* sizes, Py_ssize_t 
     cdef Py_ssize_t l, i, j, k, n_in, n_out
     cdef Py_ssize_t p_off = 0                       # end of layer l's parameters
     cdef Py_ssize_t a_off = _acts_size(sizes, L, m)  # end of layer l's activations
-    cdef double a, s, cost
+    cdef double a, s, total
     for l in range(1, L + 1):
         p_off += sizes[l - 1] * sizes[l] + sizes[l]
 
     n_out = sizes[L]
     a_off -= m * n_out
-    cost = _output_delta(acts + a_off, y, m * n_out, delta)
+    total = _output_delta(acts + a_off, y, m * n_out, delta, cost)
 
     for l in range(L, 0, -1):
         n_in = sizes[l - 1]
@@ -163,14 +215,15 @@ cdef double _backprop(const double* params, const Py_ssize_t* sizes, Py_ssize_t 
                   0.0, delta_prev, n_in)
         else:
             a_prev = x
-        # out_W += alpha a_{l-1}.T @ delta_l ; out_b += alpha sum_rows delta_l
+        # out_W := beta_w out_W + alpha a_{l-1}.T @ delta_l
         _gemm(b'T', b'N', n_in, n_out, m, alpha, a_prev, n_in, delta, n_out,
-              1.0, out_W, n_out)
+              beta_w, out_W, n_out)
+        # out_b := beta_b out_b + alpha sum_rows delta_l
         for j in range(n_out):
             s = 0.0
             for i in range(m):
                 s += delta[i * n_out + j]
-            out_b[j] += alpha * s
+            out_b[j] = alpha * s if beta_b == 0.0 else beta_b * out_b[j] + alpha * s
         if l > 1:
             for k in range(m * n_in):
                 a = a_prev[k]
@@ -178,20 +231,7 @@ cdef double _backprop(const double* params, const Py_ssize_t* sizes, Py_ssize_t 
             swap = delta
             delta = delta_prev
             delta_prev = swap
-    return cost
-
-
-cdef inline double _output_delta(const double* a_L, const double* y, Py_ssize_t k,
-                                 double* delta) noexcept nogil:
-    """delta := (a_L - y) a_L (1 - a_L) over k entries; returns C = 1/2 sum (a_L - y)^2"""
-    cdef Py_ssize_t j
-    cdef double a, diff, cost = 0.0
-    for j in range(k):
-        a = a_L[j]
-        diff = a - y[j]
-        cost += 0.5 * diff * diff
-        delta[j] = diff * a * (1.0 - a)
-    return cost
+    return total
 
 
 cdef void _layer1(const double* a_in, Py_ssize_t n_in,
@@ -204,13 +244,13 @@ cdef void _layer1(const double* a_in, Py_ssize_t n_in,
 
 cdef double* _backward1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
                         const double* x, const double* acts, double* delta, double* spare,
-                        double eta, Py_ssize_t last) noexcept nogil:
+                        double eta, double keep, Py_ssize_t last) noexcept nogil:
     """Backpropagation with the SGD step for one row, layers L down to `last` (1 or 2).
 
     delta holds delta_L on entry. Layer l: one pass over W_l reads row i for
     delta_{l-1}[i] = (W_l[i, :] . delta_l) a_{l-1}[i] (1 - a_{l-1}[i]), then updates it,
-    W_l[i, :] -= eta a_{l-1}[i] delta_l; then b_l -= eta delta_l. Returns the buffer that
-    holds delta_{last-1} (when last = 2: delta_1).
+    W_l[i, :] := keep W_l[i, :] - eta a_{l-1}[i] delta_l; then b_l -= eta delta_l.
+    Returns the buffer that holds delta_{last-1} (when last = 2: delta_1).
     """
     cdef Py_ssize_t l, i, j, n_in, n_out
     cdef Py_ssize_t p_off = 0, a_off = _acts_size(sizes, n_layers, 1) - sizes[n_layers]
@@ -230,12 +270,12 @@ cdef double* _backward1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_la
         if l > 1:
             a_off -= n_in
             a_prev = acts + a_off
-            mlp_rows_backprop(W, n_in, n_out, delta, a_prev, eta, spare)
+            mlp_rows_backprop(W, n_in, n_out, delta, a_prev, eta, keep, spare)
             for i in range(n_in):
                 a = a_prev[i]
                 spare[i] *= a * (1.0 - a)
         else:
-            mlp_rows_backprop(W, n_in, n_out, delta, x, eta, NULL)
+            mlp_rows_backprop(W, n_in, n_out, delta, x, eta, keep, NULL)
         for j in range(n_out):
             b[j] -= eta * delta[j]
         swap = delta
@@ -244,95 +284,184 @@ cdef double* _backward1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_la
     return delta
 
 
-cdef double _step1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                   const double* x, const double* y, double eta,
-                   double* work) noexcept nogil:
-    """_step for a batch of one row, in plain loops (faster than BLAS at this size)"""
+cdef void _forward1(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                    const double* x, double* acts, Py_ssize_t first) noexcept nogil:
+    """acts := [a_1, ..., a_L] of one row, from layer `first` (1, or 2 when acts already
+    holds a_1)."""
     cdef Py_ssize_t l, n_in, n_out
-    cdef Py_ssize_t wmax = _max_width(sizes, 1, n_layers)
-    cdef double* acts = work
-    cdef double* delta = work + _acts_size(sizes, n_layers, 1)
     cdef const double* p = params
     cdef const double* a_in = x
     cdef double* a_out = acts
-    cdef double cost
     for l in range(1, n_layers + 1):
         n_in = sizes[l - 1]
         n_out = sizes[l]
-        _layer1(a_in, n_in, p, p + n_in * n_out, n_out, a_out)
+        if l >= first:
+            _layer1(a_in, n_in, p, p + n_in * n_out, n_out, a_out)
         p += n_in * n_out + n_out
         a_in = a_out
         a_out += n_out
-    cost = _output_delta(a_in, y, sizes[n_layers], delta)
-    _backward1(params, sizes, n_layers, x, acts, delta, delta + wmax, eta, 1)
-    return cost
 
 
-cdef double _epoch1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                    const double* x, const double* y, const Py_ssize_t* order,
-                    Py_ssize_t n, double eta, double* work,
-                    Py_ssize_t* bad_row) noexcept nogil:
-    """An SGD epoch with batches of one row, each step exactly _step1's, but with the first
-    layer's update fused with the next row's first-layer sum (one pass over W_1 per row).
-    That sum goes straight into a_1's place in acts, which the step no longer needs.
-    With bad_row, a row holding NaN or infinity stops the epoch before its step (see
-    _sgd_epoch)."""
-    cdef Py_ssize_t L = n_layers, k, l, j, n_in, n_out
+cdef void _step1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                   const double* x, const double* y, const mlp_train_options* o,
+                   mlp_epoch_stats* stats, double* work) noexcept nogil:
+    """_step for a batch of one row without momentum, in plain loops (faster than BLAS at
+    this size)"""
+    cdef Py_ssize_t nL = sizes[n_layers]
+    cdef Py_ssize_t wmax = _max_width(sizes, 1, n_layers)
+    cdef double* acts = work
+    cdef double* delta = work + _acts_size(sizes, n_layers, 1)
+    cdef double* a_L = delta - nL
+    _forward1(params, sizes, n_layers, x, acts, 1)
+    stats.correct += _correct(a_L, y, 1, nL)
+    stats.cost += _output_delta(a_L, y, nL, delta, o.cost)
+    _backward1(params, sizes, n_layers, x, acts, delta, delta + wmax, o.eta,
+               1.0 - o.eta * o.weight_decay, 1)
+
+
+cdef void _epoch1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                  const double* x, const double* y, const Py_ssize_t* order, Py_ssize_t n,
+                  const mlp_train_options* o, mlp_epoch_stats* stats, double* work,
+                  Py_ssize_t* bad_row) noexcept nogil:
+    """An epoch of batches of one row without momentum, each step exactly _step1's, but
+    with the first layer's update fused with the next row's first-layer sum (one pass over
+    W_1 per row). That sum goes straight into a_1's place in acts, which the step no
+    longer needs. With bad_row, a row holding NaN or infinity stops the epoch before its
+    step (see _train_epoch)."""
+    cdef Py_ssize_t L = n_layers, k, j
     cdef Py_ssize_t n0 = sizes[0], n1 = sizes[1], nL = sizes[L]
     cdef Py_ssize_t wmax = _max_width(sizes, 1, L)
     cdef double* acts = work
     cdef double* delta = work + _acts_size(sizes, L, 1)
+    cdef double* a_L = delta - nL
     cdef double* d1
     cdef double* W1 = params
     cdef double* b1 = params + n0 * n1
-    cdef const double* p
-    cdef const double* a_in
-    cdef double* a_out
+    cdef double eta = o.eta, keep = 1.0 - o.eta * o.weight_decay
     cdef const double* xk
-    cdef double cost = 0.0
+    cdef const double* yk
     if n == 0:
-        return 0.0
+        return
     mlp_rows_combine(x + order[0] * n0, n0, W1, n1, acts)
     for k in range(n):
         xk = x + order[k] * n0
+        yk = y + order[k] * nL
         if bad_row != NULL and not mlp_simd_all_finite(xk, n0):
             bad_row[0] = order[k]
-            break
+            return
         mlp_simd_bias_sigmoid(b1, acts, 1, n1)
-        p = b1 + n1
-        a_in = acts
-        a_out = acts + n1
-        for l in range(2, L + 1):
-            n_in = sizes[l - 1]
-            n_out = sizes[l]
-            _layer1(a_in, n_in, p, p + n_in * n_out, n_out, a_out)
-            p += n_in * n_out + n_out
-            a_in = a_out
-            a_out += n_out
-        cost += _output_delta(a_in, y + order[k] * nL, nL, delta)
+        _forward1(params, sizes, L, xk, acts, 2)
+        stats.correct += _correct(a_L, yk, 1, nL)
+        stats.cost += _output_delta(a_L, yk, nL, delta, o.cost)
         if L > 1:
-            d1 = _backward1(params, sizes, L, xk, acts, delta, delta + wmax, eta, 2)
+            d1 = _backward1(params, sizes, L, xk, acts, delta, delta + wmax, eta, keep, 2)
         else:
             d1 = delta
         for j in range(n1):
             b1[j] -= eta * d1[j]
         if k + 1 < n:
-            mlp_rows_update_combine(W1, n0, n1, d1, xk, eta, x + order[k + 1] * n0, acts)
+            mlp_rows_update_combine(W1, n0, n1, d1, xk, eta, keep, x + order[k + 1] * n0,
+                                    acts)
         else:
-            mlp_rows_backprop(W1, n0, n1, d1, xk, eta, NULL)
-    return cost
+            mlp_rows_backprop(W1, n0, n1, d1, xk, eta, keep, NULL)
 
 
-cdef double _step(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                  const double* x, const double* y, Py_ssize_t m, double eta,
-                  double* work) noexcept nogil:
-    """params -= eta/m sum_rows dC/dparams; returns sum_rows C before the step"""
+cdef void _momentum_step(double* params, double* velocity, const double* grad,
+                         const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                         const mlp_train_options* o) noexcept nogil:
+    """g = grad + weight_decay W (biases: grad); v := mu v - eta g; params += v, or with
+    Nesterov params += mu v - eta g"""
+    cdef Py_ssize_t l, k, start, n_w, stop = 0
+    cdef double g, v, mu = o.momentum, eta = o.eta
+    for l in range(1, n_layers + 1):
+        start = stop
+        n_w = sizes[l - 1] * sizes[l]
+        stop = start + n_w + sizes[l]
+        for k in range(start, stop):
+            g = grad[k] + o.weight_decay * params[k] if k < start + n_w else grad[k]
+            v = mu * velocity[k] - eta * g
+            velocity[k] = v
+            params[k] += mu * v - eta * g if o.nesterov else v
+
+
+cdef void _step(double* params, double* velocity, const Py_ssize_t* sizes,
+                Py_ssize_t n_layers, const double* x, const double* y, Py_ssize_t m,
+                const mlp_train_options* o, mlp_epoch_stats* stats, double* grad,
+                double* work) noexcept nogil:
+    """One step on a batch of m rows (see mlp_train_epoch); adds the rows' C and correct
+    count, measured before the step, to stats. grad: mlp_n_params doubles, used with
+    momentum only."""
+    cdef Py_ssize_t nL = sizes[n_layers]
     cdef double* acts = work
-    if m == 1:
-        return _step1(params, sizes, n_layers, x, y, eta, work)
+    cdef double* delta_work = acts + _acts_size(sizes, n_layers, m)
+    if m == 1 and o.momentum == 0.0:
+        _step1(params, sizes, n_layers, x, y, o, stats, work)
+        return
     _forward(params, sizes, n_layers, x, m, acts)
-    return _backprop(params, sizes, n_layers, x, y, m, acts,
-                     acts + _acts_size(sizes, n_layers, m), params, -eta / <double>m)
+    stats.correct += _correct(delta_work - m * nL, y, m, nL)
+    if o.momentum == 0.0:
+        stats.cost += _backprop(params, sizes, n_layers, x, y, m, acts, delta_work, params,
+                                -o.eta / <double>m, 1.0 - o.eta * o.weight_decay, 1.0,
+                                o.cost)
+    else:
+        stats.cost += _backprop(params, sizes, n_layers, x, y, m, acts, delta_work, grad,
+                                1.0 / <double>m, 0.0, 0.0, o.cost)
+        _momentum_step(params, velocity, grad, sizes, n_layers, o)
+
+
+cdef void _train_epoch(double* params, double* velocity, const Py_ssize_t* sizes,
+                       Py_ssize_t n_layers, const double* x, const double* y,
+                       const Py_ssize_t* order, Py_ssize_t n, Py_ssize_t batch,
+                       const mlp_train_options* o, mlp_epoch_stats* stats, double* work,
+                       Py_ssize_t* bad_row) noexcept nogil:
+    """One epoch over the rows order[0..n) in mini-batches of `batch` (see mlp_train_epoch).
+
+    With bad_row (else NULL), each row of x is checked as it is gathered, while it is in
+    cache: the first holding NaN or infinity is reported in *bad_row and ends the epoch
+    before its mini-batch's step, so validating x costs no pass of its own.
+    """
+    cdef Py_ssize_t start, m, i, row
+    cdef Py_ssize_t n0 = sizes[0], nL = sizes[n_layers]
+    cdef double* xb = work
+    cdef double* yb = xb + batch * n0
+    cdef double* grad = yb + batch * nL
+    cdef double* step_work = grad + mlp_n_params(sizes, n_layers)
+    stats.cost = 0.0
+    stats.correct = 0
+    if batch == 1 and o.momentum == 0.0:
+        _epoch1(params, sizes, n_layers, x, y, order, n, o, stats, step_work, bad_row)
+        return
+    start = 0
+    while start < n:
+        m = min(batch, n - start)
+        for i in range(m):
+            row = order[start + i]
+            memcpy(xb + i * n0, x + row * n0, n0 * sizeof(double))
+            memcpy(yb + i * nL, y + row * nL, nL * sizeof(double))
+            if bad_row != NULL and not mlp_simd_all_finite(xb + i * n0, n0):
+                bad_row[0] = row
+                return
+        mlp_prefetch_rows(x, order + start + m, min(batch, n - start - m), n0)
+        _step(params, velocity, sizes, n_layers, xb, yb, m, o, stats, grad, step_work)
+        start += m
+
+
+cdef bint _bad_options(const mlp_train_options* o, const double* velocity) noexcept nogil:
+    return not (o.eta > 0.0 and o.eta <= DBL_MAX
+                and (o.cost == MLP_QUADRATIC or o.cost == MLP_CROSS_ENTROPY)
+                and o.weight_decay >= 0.0 and o.weight_decay <= DBL_MAX
+                and o.momentum >= 0.0 and o.momentum < 1.0
+                and (o.momentum == 0.0 or velocity != NULL))
+
+
+cdef inline mlp_train_options _plain_sgd(double eta) noexcept nogil:
+    cdef mlp_train_options o
+    o.eta = eta
+    o.cost = MLP_QUADRATIC
+    o.weight_decay = 0.0
+    o.momentum = 0.0
+    o.nesterov = 0
+    return o
 
 
 # --- the C API (checking) ----------------------------------------------------------------
@@ -365,10 +494,11 @@ cdef Py_ssize_t mlp_gradient_work_size(const Py_ssize_t* sizes, Py_ssize_t n_lay
 
 cdef Py_ssize_t mlp_epoch_work_size(const Py_ssize_t* sizes, Py_ssize_t n_layers,
                                     Py_ssize_t batch) noexcept nogil:
-    """gathered x and y rows of one mini-batch, then what a step on it needs"""
+    """gathered x and y rows of one mini-batch, a gradient (for momentum), then what a
+    step on the mini-batch needs"""
     if _bad_sizes(sizes, n_layers) or _bad_block(batch):
         return -1
-    return (batch * (sizes[0] + sizes[n_layers])
+    return (batch * (sizes[0] + sizes[n_layers]) + mlp_n_params(sizes, n_layers)
             + mlp_gradient_work_size(sizes, n_layers, batch))
 
 
@@ -412,30 +542,36 @@ cdef int mlp_predict(const double* params, const Py_ssize_t* sizes, Py_ssize_t n
     return MLP_OK
 
 
+cdef double _gradient(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                      const double* x, const double* y, Py_ssize_t n, double* out,
+                      double alpha, int cost, double* work, Py_ssize_t block) noexcept nogil:
+    """out := out + alpha sum_rows dC/dparams over n rows; returns sum_rows C"""
+    cdef Py_ssize_t start = 0, m
+    cdef Py_ssize_t n0 = sizes[0], nL = sizes[n_layers]
+    cdef double* acts = work
+    cdef double* delta_work = work + _acts_size(sizes, n_layers, block)
+    cdef double total = 0.0
+    while start < n:
+        m = min(block, n - start)
+        _forward(params, sizes, n_layers, x + start * n0, m, acts)
+        total += _backprop(params, sizes, n_layers, x + start * n0, y + start * nL, m,
+                           acts, delta_work, out, alpha, 1.0, 1.0, cost)
+        start += m
+    return total
+
+
 cdef int mlp_gradient(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
                       const double* x, const double* y, Py_ssize_t n,
                       double* out, double alpha, double* cost,
                       double* work, Py_ssize_t block) noexcept nogil:
     """out := out + alpha sum_rows dC/dparams over n rows; *cost := sum_rows C"""
-    cdef Py_ssize_t start, m
-    cdef Py_ssize_t n0, nL
-    cdef double* acts = work
-    cdef double* delta_work
-    cdef double total = 0.0
+    cdef double total
     if _bad_sizes(sizes, n_layers):
         return MLP_ERR_SIZES
     if n < 0 or _bad_block(block):
         return MLP_ERR_ROWS
-    n0 = sizes[0]
-    nL = sizes[n_layers]
-    delta_work = work + _acts_size(sizes, n_layers, block)
-    start = 0
-    while start < n:
-        m = min(block, n - start)
-        _forward(params, sizes, n_layers, x + start * n0, m, acts)
-        total += _backprop(params, sizes, n_layers, x + start * n0, y + start * nL, m,
-                           acts, delta_work, out, alpha)
-        start += m
+    total = _gradient(params, sizes, n_layers, x, y, n, out, alpha, MLP_QUADRATIC, work,
+                      block)
     if cost != NULL:
         cost[0] = total
     return MLP_OK
@@ -445,59 +581,32 @@ cdef int mlp_sgd_step(double* params, const Py_ssize_t* sizes, Py_ssize_t n_laye
                       const double* x, const double* y, Py_ssize_t m, double eta,
                       double* cost, double* work) noexcept nogil:
     """params -= eta/m sum_rows dC/dparams; *cost := sum_rows C before the step"""
-    cdef double total
+    cdef mlp_train_options o = _plain_sgd(eta)
+    cdef mlp_epoch_stats stats
     if _bad_sizes(sizes, n_layers):
         return MLP_ERR_SIZES
     if _bad_block(m):
         return MLP_ERR_ROWS
-    total = _step(params, sizes, n_layers, x, y, m, eta, work)
+    if _bad_options(&o, NULL):
+        return MLP_ERR_OPTIONS
+    stats.cost = 0.0
+    stats.correct = 0
+    _step(params, NULL, sizes, n_layers, x, y, m, &o, &stats, NULL, work)
     if cost != NULL:
-        cost[0] = total
+        cost[0] = stats.cost
     return MLP_OK
 
 
-cdef double _sgd_epoch(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                       const double* x, const double* y, const Py_ssize_t* order,
-                       Py_ssize_t n, Py_ssize_t batch, double eta, double* work,
-                       Py_ssize_t* bad_row) noexcept nogil:
-    """for each mini-batch B of order: params -= eta/|B| sum_B dC/dparams; returns sum C.
-
-    With bad_row (else NULL), each row of x is checked as it is gathered, while it is in
-    cache: the first holding NaN or infinity is reported in *bad_row and ends the epoch
-    before its mini-batch's step, so validating x costs no pass of its own.
-    """
-    cdef Py_ssize_t start, m, i, row
-    cdef Py_ssize_t n0 = sizes[0], nL = sizes[n_layers]
-    cdef double* xb = work
-    cdef double* yb = xb + batch * n0
-    cdef double* step_work = yb + batch * nL
-    cdef double total = 0.0
-    if batch == 1:
-        return _epoch1(params, sizes, n_layers, x, y, order, n, eta, step_work, bad_row)
-    start = 0
-    while start < n:
-        m = min(batch, n - start)
-        for i in range(m):
-            row = order[start + i]
-            memcpy(xb + i * n0, x + row * n0, n0 * sizeof(double))
-            memcpy(yb + i * nL, y + row * nL, nL * sizeof(double))
-            if bad_row != NULL and not mlp_simd_all_finite(xb + i * n0, n0):
-                bad_row[0] = row
-                return total
-        mlp_prefetch_rows(x, order + start + m, min(batch, n - start - m), n0)
-        total += _step(params, sizes, n_layers, xb, yb, m, eta, step_work)
-        start += m
-    return total
-
-
 cdef int _epoch_status(const Py_ssize_t* sizes, Py_ssize_t n_layers, Py_ssize_t rows,
-                       const Py_ssize_t* order, Py_ssize_t n,
-                       Py_ssize_t batch) noexcept nogil:
+                       const Py_ssize_t* order, Py_ssize_t n, Py_ssize_t batch,
+                       const mlp_train_options* o, const double* velocity) noexcept nogil:
     cdef Py_ssize_t i
     if _bad_sizes(sizes, n_layers):
         return MLP_ERR_SIZES
     if n < 0 or rows < 0 or _bad_block(batch):
         return MLP_ERR_ROWS
+    if _bad_options(o, velocity):
+        return MLP_ERR_OPTIONS
     for i in range(n):
         if order[i] < 0 or order[i] >= rows:
             return MLP_ERR_ORDER
@@ -509,13 +618,31 @@ cdef int mlp_sgd_epoch(double* params, const Py_ssize_t* sizes, Py_ssize_t n_lay
                        const Py_ssize_t* order, Py_ssize_t n, Py_ssize_t batch, double eta,
                        double* cost, double* work) noexcept nogil:
     """for each mini-batch B of order: params -= eta/|B| sum_B dC/dparams"""
-    cdef double total
-    cdef int status = _epoch_status(sizes, n_layers, rows, order, n, batch)
+    cdef mlp_train_options o = _plain_sgd(eta)
+    cdef mlp_epoch_stats stats
+    cdef int status = _epoch_status(sizes, n_layers, rows, order, n, batch, &o, NULL)
     if status != MLP_OK:
         return status
-    total = _sgd_epoch(params, sizes, n_layers, x, y, order, n, batch, eta, work, NULL)
+    _train_epoch(params, NULL, sizes, n_layers, x, y, order, n, batch, &o, &stats, work,
+                 NULL)
     if cost != NULL:
-        cost[0] = total
+        cost[0] = stats.cost
+    return MLP_OK
+
+
+cdef int mlp_train_epoch(double* params, double* velocity, const Py_ssize_t* sizes,
+                         Py_ssize_t n_layers, const double* x, const double* y,
+                         Py_ssize_t rows, const Py_ssize_t* order, Py_ssize_t n,
+                         Py_ssize_t batch, const mlp_train_options* options,
+                         mlp_epoch_stats* stats, double* work) noexcept nogil:
+    """mlp_sgd_epoch with cost, L2, momentum and Nesterov options"""
+    cdef mlp_epoch_stats local
+    cdef int status = _epoch_status(sizes, n_layers, rows, order, n, batch, options,
+                                    velocity)
+    if status != MLP_OK:
+        return status
+    _train_epoch(params, velocity, sizes, n_layers, x, y, order, n, batch, options,
+                 stats if stats != NULL else &local, work, NULL)
     return MLP_OK
 
 
@@ -544,6 +671,10 @@ cdef int _check(int status, str rows_name) except -1:
         raise ValueError(f"{rows_name} must be in [1, {INT_MAX}]")
     if status == MLP_ERR_ORDER:
         raise ValueError("order has an index outside [0, rows of x)")
+    if status == MLP_ERR_OPTIONS:
+        raise ValueError("an option is out of range: eta must be finite and > 0, cost "
+                         "quadratic or cross-entropy, weight_decay finite and >= 0, "
+                         "momentum in [0, 1) with a velocity buffer")
     if status != MLP_OK:
         raise ValueError(f"invalid sizes (status {status})")
     return 0
@@ -648,48 +779,64 @@ def predict(const double[::1] params, const Py_ssize_t[::1] sizes,
 
 def gradient(const double[::1] params, const Py_ssize_t[::1] sizes,
              const double[:, ::1] x, const double[:, ::1] y,
-             double[::1] out, double alpha, double[::1] work, Py_ssize_t block):
-    """out := out + alpha sum_rows dC/dparams; returns sum_rows C."""
+             double[::1] out, double alpha, double[::1] work, Py_ssize_t block,
+             int cost=MLP_QUADRATIC):
+    """out := out + alpha sum_rows dC/dparams; returns sum_rows C. cost: an mlp_cost."""
     cdef Py_ssize_t L = _layers(sizes)
     cdef Py_ssize_t n = x.shape[0]
-    cdef double cost = 0.0
-    cdef int status
+    cdef double total = 0.0
     _check_params(params.shape[0], sizes, L)
     _check_matrix(n, x.shape[1], n, sizes[0], "x")
     _check_matrix(y.shape[0], y.shape[1], n, sizes[L], "y")
     if out.shape[0] != params.shape[0]:
         raise ValueError(f"out has {out.shape[0]} entries, params has {params.shape[0]}")
     _check_work(work.shape[0], mlp_gradient_work_size(&sizes[0], L, block), "block")
+    if cost != MLP_QUADRATIC and cost != MLP_CROSS_ENTROPY:
+        raise ValueError(f"cost must be an mlp_cost (0 or 1), got {cost}")
     if n == 0:
         return 0.0
     with nogil:
-        status = mlp_gradient(&params[0], &sizes[0], L, &x[0, 0], &y[0, 0], n,
-                              &out[0], alpha, &cost, &work[0], block)
-    _check(status, "block")
-    return cost
+        total = _gradient(&params[0], &sizes[0], L, &x[0, 0], &y[0, 0], n, &out[0], alpha,
+                          cost, &work[0], block)
+    return total
 
 
-def sgd_epoch(double[::1] params, const Py_ssize_t[::1] sizes,
-              const double[:, ::1] x, const double[:, ::1] y,
-              const Py_ssize_t[::1] order, Py_ssize_t batch, double eta,
-              double[::1] work, bint check_finite=False):
-    """One SGD pass over the rows ``order``. Returns ``(cost, bad_row)``: the sum of C
-    before each update, and -1, or with ``check_finite`` the first row of x holding NaN
-    or infinity, which stopped the pass before its mini-batch's update."""
+def train_epoch(double[::1] params, double[::1] velocity, const Py_ssize_t[::1] sizes,
+                const double[:, ::1] x, const double[:, ::1] y,
+                const Py_ssize_t[::1] order, Py_ssize_t batch, double eta,
+                double[::1] work, *, int cost=MLP_QUADRATIC, double weight_decay=0.0,
+                double momentum=0.0, bint nesterov=False, bint check_finite=False):
+    """One epoch over the rows ``order`` (mlp_train_epoch). ``velocity`` may be empty when
+    momentum is 0. Returns ``(cost, correct, bad_row)``: the sum of C and the count of
+    rows whose largest output is at their largest target, each measured before its
+    mini-batch's step, and -1, or with ``check_finite`` the first row of x holding NaN
+    or infinity, which stopped the pass before its mini-batch's step."""
     cdef Py_ssize_t L = _layers(sizes)
     cdef Py_ssize_t rows = x.shape[0], n = order.shape[0], bad = -1
-    cdef double cost = 0.0
+    cdef mlp_train_options o
+    cdef mlp_epoch_stats stats
     cdef int status
+    cdef double* v = _ptr(velocity)
+    o.eta = eta
+    o.cost = cost
+    o.weight_decay = weight_decay
+    o.momentum = momentum
+    o.nesterov = nesterov
+    stats.cost = 0.0
+    stats.correct = 0
     _check_params(params.shape[0], sizes, L)
+    if v != NULL and velocity.shape[0] != params.shape[0]:
+        raise ValueError(f"velocity has {velocity.shape[0]} entries, params has "
+                         f"{params.shape[0]}")
     _check_matrix(rows, x.shape[1], rows, sizes[0], "x")
     _check_matrix(y.shape[0], y.shape[1], rows, sizes[L], "y")
     _check_work(work.shape[0], mlp_epoch_work_size(&sizes[0], L, batch), "batch")
     if n == 0:
-        return 0.0, -1
+        return 0.0, 0, -1
     with nogil:
-        status = _epoch_status(&sizes[0], L, rows, &order[0], n, batch)
+        status = _epoch_status(&sizes[0], L, rows, &order[0], n, batch, &o, v)
         if status == MLP_OK:
-            cost = _sgd_epoch(&params[0], &sizes[0], L, &x[0, 0], &y[0, 0], &order[0], n,
-                              batch, eta, &work[0], &bad if check_finite else NULL)
+            _train_epoch(&params[0], v, &sizes[0], L, &x[0, 0], &y[0, 0], &order[0], n,
+                         batch, &o, &stats, &work[0], &bad if check_finite else NULL)
     _check(status, "batch")
-    return cost, bad
+    return stats.cost, stats.correct, bad

@@ -71,11 +71,12 @@ static void mlp_rows_combine(const double *restrict a, ptrdiff_t n_in,
 }
 
 /* For each row i, in one pass: back[i] := W[i, :] . delta (the old row; skipped when back
- * is NULL), then W[i, :] -= (eta a[i]) delta. */
+ * is NULL), then W[i, :] := keep W[i, :] - (eta a[i]) delta. keep = 1 - eta weight_decay
+ * is the L2 decay (1: none, and rows with a[i] == 0 are then left alone). */
 MLP_CLONES
 static void mlp_rows_backprop(double *restrict W, ptrdiff_t n_in, ptrdiff_t n_out,
                               const double *restrict delta, const double *restrict a,
-                              double eta, double *restrict back)
+                              double eta, double keep, double *restrict back)
 {
     for (ptrdiff_t i = 0; i < n_in; ++i) {
         double *restrict w = W + i * n_out;
@@ -86,19 +87,28 @@ static void mlp_rows_backprop(double *restrict W, ptrdiff_t n_in, ptrdiff_t n_ou
             back[i] = s;
         }
         const double c = eta * a[i];
-        if (c != 0.0)
+        if (keep != 1.0)
+            for (ptrdiff_t j = 0; j < n_out; ++j)
+                w[j] = keep * w[j] - c * delta[j];
+        else if (c != 0.0)
             for (ptrdiff_t j = 0; j < n_out; ++j)
                 w[j] -= c * delta[j];
     }
 }
 
-/* Row i of the fused update: W[i, :] -= c delta, then z_next += d W[i, :]; zero c or d
- * skips its half (a zero input contributes exactly nothing). */
+/* Row i of the fused update: W[i, :] := keep W[i, :] - c delta, then z_next += d W[i, :];
+ * with keep == 1, a zero c or d skips its half (a zero input contributes exactly nothing). */
 static inline void mlp_row_update_combine(double *restrict w, ptrdiff_t n_out,
                                           const double *restrict delta, double c, double d,
-                                          double *restrict z_next)
+                                          double keep, double *restrict z_next)
 {
-    if (c != 0.0 && d != 0.0) {
+    if (keep != 1.0) {
+        for (ptrdiff_t j = 0; j < n_out; ++j)
+            w[j] = keep * w[j] - c * delta[j];
+        if (d != 0.0)
+            for (ptrdiff_t j = 0; j < n_out; ++j)
+                z_next[j] += d * w[j];
+    } else if (c != 0.0 && d != 0.0) {
         for (ptrdiff_t j = 0; j < n_out; ++j) {
             const double v = w[j] - c * delta[j];
             w[j] = v;
@@ -114,13 +124,13 @@ static inline void mlp_row_update_combine(double *restrict w, ptrdiff_t n_out,
 }
 
 /* The first layer's update for one sample fused with the next sample's forward sum, so W
- * is streamed once for both: for each row i, W[i, :] -= (eta a[i]) delta, then
- * z_next[j] += a_next[i] W[i, j] with the updated row. Four rows whose inputs are all
- * nonzero go through together, loading and storing z_next once for the four. */
+ * is streamed once for both: for each row i, W[i, :] := keep W[i, :] - (eta a[i]) delta,
+ * then z_next[j] += a_next[i] W[i, j] with the updated row. Four rows whose inputs are
+ * all nonzero (and no decay) go through together, loading and storing z_next once. */
 MLP_CLONES
 static void mlp_rows_update_combine(double *restrict W, ptrdiff_t n_in, ptrdiff_t n_out,
                                     const double *restrict delta,
-                                    const double *restrict a, double eta,
+                                    const double *restrict a, double eta, double keep,
                                     const double *restrict a_next,
                                     double *restrict z_next)
 {
@@ -136,7 +146,7 @@ static void mlp_rows_update_combine(double *restrict W, ptrdiff_t n_in, ptrdiff_
         double *restrict w1 = w0 + n_out;
         double *restrict w2 = w1 + n_out;
         double *restrict w3 = w2 + n_out;
-        if (c0 != 0.0 && c1 != 0.0 && c2 != 0.0 && c3 != 0.0 &&
+        if (keep == 1.0 && c0 != 0.0 && c1 != 0.0 && c2 != 0.0 && c3 != 0.0 &&
             d0 != 0.0 && d1 != 0.0 && d2 != 0.0 && d3 != 0.0) {
             for (ptrdiff_t j = 0; j < n_out; ++j) {
                 const double e = delta[j];
@@ -149,14 +159,15 @@ static void mlp_rows_update_combine(double *restrict W, ptrdiff_t n_in, ptrdiff_
                 z_next[j] += ((d0 * v0 + d1 * v1) + (d2 * v2 + d3 * v3));
             }
         } else {
-            mlp_row_update_combine(w0, n_out, delta, c0, d0, z_next);
-            mlp_row_update_combine(w1, n_out, delta, c1, d1, z_next);
-            mlp_row_update_combine(w2, n_out, delta, c2, d2, z_next);
-            mlp_row_update_combine(w3, n_out, delta, c3, d3, z_next);
+            mlp_row_update_combine(w0, n_out, delta, c0, d0, keep, z_next);
+            mlp_row_update_combine(w1, n_out, delta, c1, d1, keep, z_next);
+            mlp_row_update_combine(w2, n_out, delta, c2, d2, keep, z_next);
+            mlp_row_update_combine(w3, n_out, delta, c3, d3, keep, z_next);
         }
     }
     for (; i < n_in; ++i)
-        mlp_row_update_combine(W + i * n_out, n_out, delta, eta * a[i], a_next[i], z_next);
+        mlp_row_update_combine(W + i * n_out, n_out, delta, eta * a[i], a_next[i], keep,
+                               z_next);
 }
 
 /* Ask for the rows x[order[0..count)] (n doubles each) to be brought into cache: the next

@@ -23,7 +23,17 @@ from mlp._validation import (
     non_finite_row,
     one_hot_labels,
 )
-from mlp.training import History
+from mlp.training import (
+    Callback,
+    EtaSchedule,
+    History,
+    Monitor,
+    Schedule,
+    StepOptions,
+    check_callbacks,
+    check_cost,
+    cost_sum,
+)
 
 Array = NDArray[np.float64]
 
@@ -173,6 +183,7 @@ class MLP:
         self._sizes_arr.flags.writeable = False
         self._params = np.empty(_core.n_params(self._sizes_arr))
         self._weights, self._biases = self._carve(self._params)
+        self._velocity: Array | None = None  # momentum's, laid out like params
 
     def _carve(self, flat: Array) -> tuple[list[Array], list[Array]]:
         """Per-layer views ``(weights, biases)`` of a vector laid out like ``params``."""
@@ -260,44 +271,77 @@ class MLP:
         out = self._forward(x)
         return out[0] if single else out
 
-    def cost(self, X: ArrayLike, Y: ArrayLike) -> float:
-        """Mean over samples of ``C = 1/2 sum_j (a_L[j] - y[j])**2``.
+    def cost(
+        self, X: ArrayLike, Y: ArrayLike, *, cost: str = "quadratic", l2: float = 0.0
+    ) -> float:
+        """Mean over samples of the cost ``C``, plus the L2 penalty ``l2/(2n) sum W**2``.
 
         Parameters
         ----------
         X : array_like, shape (n, sizes[0])
         Y : array_like, shape (n, sizes[-1]), or (n,) integer class labels
             Targets; labels are one-hot encoded.
+        cost : {"quadratic", "cross_entropy"}, default "quadratic"
+            ``C = 1/2 sum_j (a_L[j] - y[j])**2`` (the seed's), or
+            ``C = -sum_j y[j] ln a_L[j] + (1 - y[j]) ln(1 - a_L[j])`` (finite even for
+            saturated outputs: ``a`` is clipped to [eps, 1 - eps] in the logarithms).
+        l2 : float, default 0
+            Weight of the L2 penalty over the weights (not the biases); ``n = len(X)``.
 
         Returns
         -------
         float
         """
+        kind = check_cost(cost)
+        l2 = self._check_l2(l2)
         x, _ = as_inputs(X, "X", self._sizes[0], check_finite=False)
         y, _ = as_targets(Y, "Y", x.shape[0], self._sizes[-1])
-        return float(0.5 * np.sum((self._forward(x) - y) ** 2) / x.shape[0])
+        n = x.shape[0]
+        return float(cost_sum(self._forward(x), y, kind) / n + self._l2_penalty(l2, n))
 
-    def gradient(self, X: ArrayLike, Y: ArrayLike) -> tuple[list[Array], list[Array]]:
-        """The exact gradient of ``cost(X, Y)``: the mean of the per-sample gradients.
+    def gradient(
+        self, X: ArrayLike, Y: ArrayLike, *, cost: str = "quadratic", l2: float = 0.0
+    ) -> tuple[list[Array], list[Array]]:
+        """The exact gradient of ``cost(X, Y, cost=cost, l2=l2)``: the mean of the
+        per-sample gradients, plus ``l2/n W`` for the weights.
 
         Parameters
         ----------
         X : array_like, shape (n, sizes[0])
         Y : array_like, shape (n, sizes[-1]), or (n,) integer class labels
+        cost : {"quadratic", "cross_entropy"}, default "quadratic"
+        l2 : float, default 0
 
         Returns
         -------
         dW, db : list of ndarray
             Shaped like ``weights`` and ``biases``.
         """
+        kind = check_cost(cost)
+        l2 = self._check_l2(l2)
         x, _ = as_inputs(X, "X", self._sizes[0])
         y, _ = as_targets(Y, "Y", x.shape[0], self._sizes[-1])
         n = x.shape[0]
         block = min(n, _BLOCK)
         grad = np.zeros_like(self._params)
         work = np.empty(_core.gradient_work_size(self._sizes_arr, block))
-        _core.gradient(self._params, self._sizes_arr, x, y, grad, 1.0 / n, work, block)
-        return self._carve(grad)
+        _core.gradient(self._params, self._sizes_arr, x, y, grad, 1.0 / n, work, block, kind)
+        dW, db = self._carve(grad)
+        if l2:
+            for g, W in zip(dW, self._weights):
+                g += (l2 / n) * W
+        return dW, db
+
+    @staticmethod
+    def _check_l2(l2: Any) -> float:
+        checked: float = StepOptions.check(1, "quadratic", l2, 0.0, False).l2
+        return checked
+
+    def _l2_penalty(self, l2: float, n: int) -> float:
+        """l2/(2n) sum W**2 over the weights."""
+        if not l2:
+            return 0.0
+        return l2 / (2.0 * n) * float(sum(np.vdot(W, W) for W in self._weights))
 
     def accuracy(self, X: ArrayLike, labels: ArrayLike) -> float:
         """Fraction of samples whose largest output is at their label.
@@ -326,16 +370,26 @@ class MLP:
         epochs: int = 30,
         batch_size: int = 10,
         eta: float = 3.0,
+        cost: str = "quadratic",
+        l2: float = 0.0,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        schedule: Schedule = "constant",
+        validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+        validation_split: float | None = None,
+        early_stopping: bool = False,
+        patience: int = 10,
+        callbacks: Callback | Sequence[Callback] = (),
         shuffle: bool = True,
         seed: int | np.random.Generator | None = None,
-        validation_data: tuple[ArrayLike, ArrayLike] | None = None,
         verbose: bool = False,
     ) -> History:
-        """Train by mini-batch stochastic gradient descent (the seed's math).
+        """Train by mini-batch stochastic gradient descent.
 
-        Each epoch permutes the sample indices (never the data), cuts them into consecutive
-        mini-batches of ``batch_size`` (the last may be shorter) and, for each mini-batch of
-        ``m`` samples, applies ``W -= eta/m * sum dC/dW`` and ``b -= eta/m * sum dC/db``.
+        The defaults are exactly the seed's math: each epoch permutes the sample indices
+        (never the data), cuts them into consecutive mini-batches of ``batch_size`` (the
+        last may be shorter) and, for each mini-batch of ``m`` samples, applies
+        ``W -= eta/m * sum dC/dW`` and ``b -= eta/m * sum dC/db`` with the quadratic cost.
 
         Parameters
         ----------
@@ -349,23 +403,50 @@ class MLP:
         batch_size : int, default 10
             Mini-batch size; larger than ``n`` means full-batch gradient descent.
         eta : float, default 3.0
-            Learning rate, finite and > 0.
-        shuffle : bool, default True
-            Visit the samples in a new random order each epoch; False keeps their order.
-        seed : None, int or numpy.random.Generator
-            Seeds the shuffling: the same seed, data and network give bit-identical
-            parameters.
+            Learning rate, finite and > 0 (the first epoch's, with a schedule).
+        cost : {"quadratic", "cross_entropy"}, default "quadratic"
+            The cost ``C`` of a sample (see ``MLP.cost``). With cross-entropy the output
+            delta is ``a - y``.
+        l2 : float, default 0
+            L2 weight decay ``lambda`` (network2's): the cost gains
+            ``lambda/(2n) sum W**2`` over the weights, so each step is
+            ``W := (1 - eta lambda/n) W - eta/m sum dC/dW``; biases are not decayed.
+        momentum : float in [0, 1), default 0
+            Classical momentum ``mu``: ``v := mu v - eta g``, ``theta += v``, where ``g``
+            is the mini-batch's mean gradient (plus ``lambda/n W`` for weights). The
+            velocity starts at zero in ``fit`` and carries over to ``partial_fit``.
+        nesterov : bool, default False
+            Nesterov's momentum: ``theta += mu v - eta g`` with the new ``v``.
+        schedule : "constant", "halve", HalveOnPlateau or callable, default "constant"
+            The learning rate per epoch: constant; ``"halve"`` the book's network2 rule
+            (``HalveOnPlateau()``: halve eta after 10 epochs without validation
+            improvement, stop when it reaches eta/128); or ``f(epoch) -> eta``.
         validation_data : (X_val, Y_val), optional
             Evaluated after every epoch (``val_cost``, and ``val_accuracy`` for labels or
             one-hot targets).
+        validation_split : float in (0, 1), optional
+            Instead of ``validation_data``: hold out this fraction of ``X`` (chosen with
+            ``seed``) for validation, and train on the rest.
+        early_stopping : bool, default False
+            Stop after ``patience`` epochs without improvement of the validation score
+            (accuracy if available, else cost) and restore the best parameters seen.
+        patience : int, default 10
+            Epochs without improvement that early stopping waits.
+        callbacks : callable or sequence of callables
+            Each is called after every epoch with the epoch's record (a dict, as in
+            ``History``); a true return value stops training.
+        shuffle : bool, default True
+            Visit the samples in a new random order each epoch; False keeps their order.
+        seed : None, int or numpy.random.Generator
+            Seeds the validation split and the shuffling: the same seed, data and network
+            give bit-identical parameters.
         verbose : bool, default False
             Print one line per epoch.
 
         Returns
         -------
         History
-            One record per epoch: ``epoch``, ``cost``, ``eta``, ``seconds`` and, with
-            ``validation_data``, ``val_cost`` and ``val_accuracy``.
+            One record per epoch (see ``History``), and why training stopped.
 
         Raises
         ------
@@ -377,68 +458,202 @@ class MLP:
 
         Notes
         -----
-        Interrupting (Ctrl-C) leaves the network as it was after its last complete
-        mini-batch.
+        Every option runs inside the compiled epoch, without the GIL. Interrupting
+        (Ctrl-C) leaves the network as it was after its last complete mini-batch.
         """
-        n0, nL = self._sizes[0], self._sizes[-1]
+        options = StepOptions.check(batch_size, cost, l2, momentum, nesterov)
         epochs = check_int(epochs, "epochs", 0)
-        # X is checked for NaN and infinity by the first epoch, row by row as it gathers
-        # them (see _core.sgd_epoch): a pass over X of its own would cost about a tenth of
-        # an epoch. With no epoch to run, it is checked here.
-        x, _ = as_inputs(X, "X", n0, check_finite=epochs == 0)
-        y, _ = as_targets(Y, "Y", x.shape[0], nL)
-        batch_size = check_int(batch_size, "batch_size", 1)
         eta = check_positive(eta, "eta")
-        if not isinstance(shuffle, (bool, np.bool_)):
-            raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
+        rates = EtaSchedule(schedule, eta)
+        patience = check_int(patience, "patience", 1)
+        callbacks = check_callbacks(callbacks)
+        if not isinstance(early_stopping, (bool, np.bool_)):
+            raise TypeError(f"early_stopping must be True or False, got {early_stopping!r}")
+        check_shuffle(shuffle)
         rng = _rng(seed)
-        validation = None
-        if validation_data is not None:
+        # X is checked for NaN and infinity by the first epoch, row by row as it gathers
+        # them (see _core.train_epoch): a pass over X of its own would cost about a tenth
+        # of an epoch. With no epoch to run, it is checked here.
+        x, _ = as_inputs(X, "X", self._sizes[0], check_finite=epochs == 0)
+        y, labels = as_targets(Y, "Y", x.shape[0], self._sizes[-1])
+        if validation_split is not None:
+            if validation_data is not None:
+                raise ValueError("give validation_data or validation_split, not both")
+            x, y, labels, validation = self._split(x, y, labels, validation_split, rng)
+        elif validation_data is not None:
             validation = self._validation_set(validation_data)
+        else:
+            validation = None
+        if validation is None and (early_stopping or rates.needs_validation):
+            raise ValueError(
+                "early_stopping and the 'halve' schedule need validation data: give "
+                "validation_data or validation_split")
 
-        n = x.shape[0]
-        batch = min(batch_size, n)
-        work = np.empty(_core.epoch_work_size(self._sizes_arr, batch))
-        order = np.arange(n, dtype=np.intp)
-        flops_per_sample = 6 * sum(a * b for a, b in zip(self._sizes[:-1], self._sizes[1:]))
-        batches_per_call = max(1, int(_SEGMENT_FLOPS // (flops_per_sample * batch)))
-        segment = batches_per_call * batch
-
+        self._velocity = np.zeros_like(self._params) if options.momentum else None
+        start_params = self._params.copy()
         history = History()
-        for epoch in range(1, epochs + 1):
-            start = time.perf_counter()
-            if shuffle:
-                rng.shuffle(order)
-            before = self._params.copy()
-            total = 0.0
-            for lo in range(0, n, segment):
-                cost, bad = _core.sgd_epoch(
-                    self._params, self._sizes_arr, x, y, order[lo : lo + segment],
-                    batch, eta, work, epoch == 1,
-                )
-                if bad >= 0:
-                    self._params[...] = before
-                    raise non_finite_row("X", bad)
-                total += cost
-            if not np.isfinite(self._params).all():
-                self._params[...] = before
-                raise FloatingPointError(
-                    f"training diverged in epoch {epoch}: parameters became NaN or "
-                    f"infinite (eta={eta}). They were restored to their values before "
-                    "that epoch. Try a smaller eta, or scale the inputs to about [0, 1]."
-                )
-            record: dict[str, Any] = {
-                "epoch": epoch,
-                "cost": total / n,
-                "eta": eta,
-                "seconds": time.perf_counter() - start,
-            }
-            if validation is not None:
-                record.update(self._evaluate(*validation))
-            history.append(record)
-            if verbose:
-                self._report(record, epochs)
+        monitor = Monitor()
+        best = None
+        order = np.arange(x.shape[0], dtype=np.intp)
+        try:
+            for epoch in range(1, epochs + 1):
+                if shuffle:
+                    rng.shuffle(order)
+                try:
+                    eta_now = rates.for_epoch(epoch)
+                except ValueError:  # a schedule's bad eta: leave the network as it was
+                    self._params[...] = start_params
+                    raise
+                record = self._epoch(x, y, labels, order, options, eta_now, epoch)
+                if validation is not None:
+                    record.update(self._evaluate(*validation, options.cost))
+                history.append(record)
+                if verbose:
+                    self._report(record, epochs)
+                stop = None
+                if validation is not None:
+                    improved = monitor.update(record)
+                    if early_stopping and improved:
+                        best = self._params.copy()
+                    if early_stopping and monitor.since_best >= patience:
+                        stop = "early_stopping"
+                    if rates.after_epoch(improved) and stop is None:
+                        stop = "schedule"
+                if any([bool(f(record)) for f in callbacks]) and stop is None:
+                    stop = "callback"
+                if stop is not None:
+                    history.stop_reason = stop
+                    break
+        except _NonFinite as exc:
+            self._params[...] = start_params
+            raise non_finite_row("X", exc.row) from None
+        if early_stopping and best is not None:
+            self._params[...] = best
+            history.best_epoch = monitor.best_epoch
         return history
+
+    def partial_fit(
+        self,
+        X: ArrayLike,
+        Y: ArrayLike,
+        *,
+        batch_size: int = 10,
+        eta: float = 3.0,
+        cost: str = "quadratic",
+        l2: float = 0.0,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        shuffle: bool = True,
+        seed: int | np.random.Generator | None = None,
+    ) -> History:
+        """One pass of ``fit`` over ``X``, keeping the momentum velocity between calls:
+        the building block for streaming and out-of-core training.
+
+        Two calls with ``shuffle=False`` on the same data equal
+        ``fit(epochs=2, shuffle=False)`` from the same network. The options mean what they
+        mean in ``fit``; ``n`` in the L2 term is ``len(X)`` of this call.
+
+        Returns
+        -------
+        History
+            One record.
+        """
+        options = StepOptions.check(batch_size, cost, l2, momentum, nesterov)
+        eta = check_positive(eta, "eta")
+        check_shuffle(shuffle)
+        rng = _rng(seed)
+        x, _ = as_inputs(X, "X", self._sizes[0], check_finite=False)
+        y, labels = as_targets(Y, "Y", x.shape[0], self._sizes[-1])
+        if options.momentum and self._velocity is None:
+            self._velocity = np.zeros_like(self._params)
+        order = np.arange(x.shape[0], dtype=np.intp)
+        if shuffle:
+            rng.shuffle(order)
+        history = History()
+        try:
+            history.append(self._epoch(x, y, labels, order, options, eta, 1))
+        except _NonFinite as exc:
+            raise non_finite_row("X", exc.row) from None
+        return history
+
+    def _epoch(
+        self,
+        x: Array,
+        y: Array,
+        labels: NDArray[np.intp] | None,
+        order: NDArray[np.intp],
+        options: StepOptions,
+        eta: float,
+        epoch: int,
+    ) -> dict[str, Any]:
+        """Run one epoch through the core, in segments (so that Ctrl-C is honoured
+        between them), checking x for non-finite rows in the first; returns its record.
+        On divergence, restores the parameters from before the epoch and raises."""
+        n = x.shape[0]
+        batch = min(options.batch_size, n)
+        work = np.empty(_core.epoch_work_size(self._sizes_arr, batch))
+        velocity = np.empty(0)
+        if options.momentum and self._velocity is not None:
+            velocity = self._velocity
+        flops_per_sample = 6 * sum(a * b for a, b in zip(self._sizes[:-1], self._sizes[1:]))
+        segment = batch * max(1, int(_SEGMENT_FLOPS // (flops_per_sample * batch)))
+        before = self._params.copy()
+        velocity_before = velocity.copy()
+        start = time.perf_counter()
+        total, correct = 0.0, 0
+        for lo in range(0, n, segment):
+            cost, right, bad = _core.train_epoch(
+                self._params, velocity, self._sizes_arr, x, y, order[lo : lo + segment],
+                batch, eta, work, cost=options.cost, weight_decay=options.l2 / n,
+                momentum=options.momentum, nesterov=options.nesterov,
+                check_finite=epoch == 1,
+            )
+            if bad >= 0:
+                self._params[...] = before
+                velocity[...] = velocity_before
+                raise _NonFinite(bad)
+            total += cost
+            correct += right
+        if not _core.all_finite(self._params):
+            self._params[...] = before
+            velocity[...] = velocity_before
+            raise FloatingPointError(
+                f"training diverged in epoch {epoch}: parameters became NaN or "
+                f"infinite (eta={eta}). They were restored to their values before "
+                "that epoch. Try a smaller eta, or scale the inputs to about [0, 1]."
+            )
+        record: dict[str, Any] = {"epoch": epoch, "eta": eta, "cost": total / n}
+        if labels is not None:
+            record["accuracy"] = correct / n
+        if options.l2:
+            record["l2_penalty"] = self._l2_penalty(options.l2, n)
+        record["seconds"] = time.perf_counter() - start
+        return record
+
+    def _split(
+        self,
+        x: Array,
+        y: Array,
+        labels: NDArray[np.intp] | None,
+        fraction: Any,
+        rng: np.random.Generator,
+    ) -> tuple[Array, Array, NDArray[np.intp] | None,
+               tuple[Array, Array, NDArray[np.intp] | None]]:
+        """Hold out ``fraction`` of the rows, chosen by ``rng``, for validation. Copies
+        the rows of each part (the split itself is the caller's data, once)."""
+        if isinstance(fraction, (bool, np.bool_)) or not isinstance(fraction, (int, float)):
+            raise TypeError(f"validation_split must be a number, got {fraction!r}")
+        n = x.shape[0]
+        n_val = int(round(float(fraction) * n))
+        if not (0.0 < fraction < 1.0) or n_val < 1 or n_val >= n:
+            raise ValueError(
+                f"validation_split must be in (0, 1) and leave at least one sample on each "
+                f"side; {fraction} of {n} samples holds out {n_val}")
+        perm = rng.permutation(n)
+        val, train = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+        val_labels = labels[val] if labels is not None else one_hot_labels(y[val])
+        return (x[train], y[train], labels[train] if labels is not None else None,
+                (x[val], y[val], val_labels))
 
     def _validation_set(
         self, validation_data: Any
@@ -454,10 +669,10 @@ class MLP:
         return xv, yv, labels
 
     def _evaluate(
-        self, x: Array, y: Array, labels: NDArray[np.intp] | None
+        self, x: Array, y: Array, labels: NDArray[np.intp] | None, cost: int
     ) -> dict[str, float]:
         out = self._forward(x)
-        scores = {"val_cost": float(0.5 * np.sum((out - y) ** 2) / x.shape[0])}
+        scores = {"val_cost": cost_sum(out, y, cost) / x.shape[0]}
         if labels is not None:
             scores["val_accuracy"] = float(np.mean(np.argmax(out, axis=1) == labels))
         return scores
@@ -466,12 +681,24 @@ class MLP:
     def _report(record: dict[str, Any], epochs: int) -> None:
         width = len(str(epochs))
         line = f"epoch {record['epoch']:>{width}}/{epochs}  cost {record['cost']:.5f}"
-        if "val_cost" in record:
-            line += f"  val_cost {record['val_cost']:.5f}"
-        if "val_accuracy" in record:
-            line += f"  val_accuracy {record['val_accuracy']:.4f}"
-        line += f"  {record['seconds']:.3f} s"
+        for key in ("accuracy", "val_cost", "val_accuracy"):
+            if key in record:
+                line += f"  {key} {record[key]:.{4 if 'accuracy' in key else 5}f}"
+        line += f"  eta {record['eta']:.4g}  {record['seconds']:.3f} s"
         print(line, file=sys.stdout, flush=True)
+
+
+class _NonFinite(Exception):
+    """A row of X holding NaN or infinity, found by the core during an epoch."""
+
+    def __init__(self, row: int):
+        super().__init__(row)
+        self.row = row
+
+
+def check_shuffle(shuffle: Any) -> None:
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
 
 
 def sigmoid(z: ArrayLike) -> Array:

@@ -1,8 +1,195 @@
-"""The record of a training run."""
+"""Training options and their bookkeeping: costs, learning-rate schedules, early stopping,
+callbacks and the history of a run. ``MLP.fit`` uses these; the stepping itself runs in the
+compiled core."""
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+import math
+import numbers
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Union
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mlp import _core
+from mlp._validation import check_int, check_positive
+
+#: Cost names and the core's mlp_cost codes.
+COSTS = {"quadratic": _core.QUADRATIC, "cross_entropy": _core.CROSS_ENTROPY}
+
+Callback = Callable[[dict[str, Any]], Any]
+
+
+def check_cost(cost: Any) -> int:
+    """The core's code for the cost named ``cost``."""
+    if not isinstance(cost, str) or cost not in COSTS:
+        raise ValueError(f"cost must be one of {sorted(COSTS)}, got {cost!r}")
+    return int(COSTS[cost])
+
+
+def _check_real(value: Any, name: str, low: float, high: float, high_open: bool) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    number = float(value)
+    ok = math.isfinite(number) and number >= low and (
+        number < high if high_open else number <= high)
+    if not ok:
+        bracket = ")" if high_open else "]"
+        raise ValueError(f"{name} must be in [{low:g}, {high:g}{bracket}, got {number}")
+    return number
+
+
+def cost_sum(a: NDArray[np.float64], y: NDArray[np.float64], cost: int) -> float:
+    """Sum over samples of C for outputs ``a`` and targets ``y`` (the core's formulas;
+    cross-entropy clips ``a`` to [eps, 1 - eps] inside the logarithms, so that saturated
+    outputs give a finite cost)."""
+    if cost == _core.CROSS_ENTROPY:
+        eps = np.finfo(np.float64).eps
+        a = np.clip(a, eps, 1.0 - eps)
+        return float(-np.sum(y * np.log(a) + (1.0 - y) * np.log1p(-a)))
+    return float(0.5 * np.sum((a - y) ** 2))
+
+
+@dataclass(frozen=True)
+class StepOptions:
+    """How each mini-batch steps (validated). ``weight_decay`` is l2 / n."""
+
+    batch_size: int
+    cost: int
+    l2: float
+    momentum: float
+    nesterov: bool
+
+    @classmethod
+    def check(cls, batch_size: Any, cost: Any, l2: Any, momentum: Any,
+              nesterov: Any) -> StepOptions:
+        if not isinstance(nesterov, (bool, np.bool_)):
+            raise TypeError(f"nesterov must be True or False, got {nesterov!r}")
+        return cls(
+            batch_size=check_int(batch_size, "batch_size", 1),
+            cost=check_cost(cost),
+            l2=_check_real(l2, "l2", 0.0, math.inf, True),
+            momentum=_check_real(momentum, "momentum", 0.0, 1.0, True),
+            nesterov=bool(nesterov),
+        )
+
+
+class HalveOnPlateau:
+    """The book's network2 schedule: halve eta whenever the validation score has not
+    improved for ``patience`` epochs; stop training once eta falls to ``floor`` times its
+    starting value (1/128 in the book).
+
+    The score is the validation accuracy when the validation targets are class labels,
+    else the validation cost. Needs validation data (``validation_data`` or
+    ``validation_split``).
+    """
+
+    def __init__(self, patience: int = 10, factor: float = 0.5, floor: float = 1 / 128):
+        self.patience = check_int(patience, "patience", 1)
+        self.factor = _check_real(factor, "factor", 0.0, 1.0, True)
+        self.floor = _check_real(floor, "floor", 0.0, 1.0, True)
+        if self.factor == 0.0 or self.floor == 0.0:
+            raise ValueError("factor and floor must be > 0")
+
+    def __repr__(self) -> str:
+        return (f"HalveOnPlateau(patience={self.patience}, factor={self.factor}, "
+                f"floor={self.floor})")
+
+
+Schedule = Union[str, HalveOnPlateau, Callable[[int], float]]
+
+
+class EtaSchedule:
+    """The learning rate of each epoch, from ``schedule``: "constant", "halve" (a default
+    ``HalveOnPlateau``), a ``HalveOnPlateau``, or a callable ``epoch -> eta`` (epochs
+    count from 1)."""
+
+    def __init__(self, schedule: Schedule, eta: float):
+        self.eta0 = eta
+        self.eta = eta
+        self.plateau: HalveOnPlateau | None = None
+        self.function: Callable[[int], float] | None = None
+        if isinstance(schedule, str):
+            if schedule == "halve":
+                self.plateau = HalveOnPlateau()
+            elif schedule != "constant":
+                raise ValueError(
+                    f"schedule must be 'constant', 'halve', a HalveOnPlateau or a "
+                    f"callable epoch -> eta, got {schedule!r}")
+        elif isinstance(schedule, HalveOnPlateau):
+            self.plateau = schedule
+        elif callable(schedule):
+            self.function = schedule
+        else:
+            raise TypeError(
+                f"schedule must be 'constant', 'halve', a HalveOnPlateau or a callable "
+                f"epoch -> eta, got {schedule!r}")
+        self._since_best = 0
+
+    @property
+    def needs_validation(self) -> bool:
+        return self.plateau is not None
+
+    def for_epoch(self, epoch: int) -> float:
+        """eta for ``epoch`` (from 1)."""
+        if self.function is not None:
+            value = self.function(epoch)
+            try:
+                self.eta = check_positive(value, f"schedule({epoch})")
+            except TypeError as exc:
+                raise ValueError(str(exc)) from None
+        return self.eta
+
+    def after_epoch(self, improved: bool) -> bool:
+        """Update after an epoch whose score did or did not improve; True means stop."""
+        if self.plateau is None:
+            return False
+        self._since_best = 0 if improved else self._since_best + 1
+        if self._since_best >= self.plateau.patience:
+            self._since_best = 0
+            self.eta *= self.plateau.factor
+        return self.eta <= self.eta0 * self.plateau.floor * (1 + 1e-12)
+
+
+class Monitor:
+    """Tracks the validation score of each epoch: accuracy when available (higher is
+    better), else cost (lower is better)."""
+
+    def __init__(self) -> None:
+        self.best: float | None = None
+        self.best_epoch = 0
+        self.since_best = 0
+
+    @staticmethod
+    def score(record: dict[str, Any]) -> float:
+        if "val_accuracy" in record:
+            return float(record["val_accuracy"])
+        return -float(record["val_cost"])
+
+    def update(self, record: dict[str, Any]) -> bool:
+        """Record an epoch; True when it improved on the best so far."""
+        score = self.score(record)
+        if self.best is None or score > self.best:
+            self.best = score
+            self.best_epoch = int(record["epoch"])
+            self.since_best = 0
+            return True
+        self.since_best += 1
+        return False
+
+
+def check_callbacks(callbacks: Any) -> list[Callback]:
+    if callable(callbacks):
+        callbacks = [callbacks]
+    if not isinstance(callbacks, Iterable):
+        raise TypeError("callbacks must be a callable or a sequence of callables")
+    checked = list(callbacks)
+    for k, f in enumerate(checked):
+        if not callable(f):
+            raise TypeError(f"callbacks[{k}] is not callable: {f!r}")
+    return checked
 
 
 class History:
@@ -12,17 +199,31 @@ class History:
 
     ``epoch``
         1 for the first epoch.
-    ``cost``
-        Mean training cost over the epoch's samples, each measured by the forward pass of
-        its mini-batch, before that mini-batch's update (the running figure Keras reports;
-        it costs nothing extra to measure).
     ``eta``
         The learning rate used.
+    ``cost``
+        Mean training cost (the data term, without any L2 penalty) over the epoch's
+        samples, each measured by the forward pass of its mini-batch, before that
+        mini-batch's step (the running figure Keras reports; it costs nothing to measure).
+    ``accuracy``
+        Training accuracy measured the same way, when the targets are class labels.
+    ``l2_penalty``
+        ``l2 / (2 n) * sum W**2`` at the end of the epoch, when ``l2 > 0``.
     ``seconds``
         Wall time of the epoch's training (validation excluded).
     ``val_cost``, ``val_accuracy``
-        Cost and accuracy of the parameters at the end of the epoch on ``validation_data``,
-        present when it was given (accuracy when its targets are class labels or one-hot).
+        Cost (data term) and accuracy of the parameters at the end of the epoch on the
+        validation data, when there is some (accuracy when its targets are class labels
+        or one-hot).
+
+    Attributes
+    ----------
+    records : list of dict
+    stop_reason : str or None
+        Why training ended before its last epoch: ``"early_stopping"``, ``"schedule"``
+        (eta reached its floor), ``"callback"``, or None.
+    best_epoch : int or None
+        With early stopping, the epoch whose parameters were restored.
 
     Examples
     --------
@@ -37,6 +238,8 @@ class History:
 
     def __init__(self) -> None:
         self.records: list[dict[str, Any]] = []
+        self.stop_reason: str | None = None
+        self.best_epoch: int | None = None
 
     def append(self, record: dict[str, Any]) -> None:
         """Add the record of one more epoch."""
@@ -63,4 +266,5 @@ class History:
             f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
             for k, v in self.records[-1].items()
         )
-        return f"History({len(self)} epochs; last: {last})"
+        stop = f"; stopped: {self.stop_reason}" if self.stop_reason else ""
+        return f"History({len(self)} epochs; last: {last}{stop})"
