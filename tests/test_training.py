@@ -123,3 +123,40 @@ def test_learns_the_digits(digits):
     accuracy = net.accuracy(X_test, y_test)
     assert accuracy >= 0.96, accuracy
     assert np.isfinite(net.params).all()
+
+
+def test_progress_reports_each_segment(monkeypatch):
+    from mlp import network
+
+    monkeypatch.setattr(network, "_SEGMENT_FLOPS", 1.0)  # one kernel call per mini-batch
+    X, y = small_problem(n=23)
+    calls = []
+    mlp.MLP([5, 4, 3], seed=0).fit(X, y, epochs=2, batch_size=5, seed=0,
+                                   progress=lambda *a: calls.append(a))
+    assert [c[:3] for c in calls] == [(e, d, 23) for e in (1, 2) for d in (5, 10, 15, 20, 23)]
+    assert all(np.isfinite(c[3]) and c[3] > 0 for c in calls)
+    with pytest.raises(TypeError, match="progress"):
+        mlp.MLP([5, 3]).fit(X, y, progress=3)
+
+
+def test_interrupt_keeps_the_last_complete_mini_batch(monkeypatch):
+    # Ctrl-C arrives between kernel calls; simulate it from the progress hook.
+    from mlp import network
+
+    monkeypatch.setattr(network, "_SEGMENT_FLOPS", 1.0)
+    X, y = small_problem(n=40)
+    net = mlp.MLP([5, 4, 3], seed=0)
+    reference = net.copy()
+
+    def interrupt(epoch, done, total, cost):
+        if epoch == 2 and done == 20:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt) as info:
+        net.fit(X, y, epochs=5, batch_size=10, shuffle=False, progress=interrupt)
+    history = info.value.history
+    assert len(history) == 1 and history.stop_reason == "interrupted"
+    # Epoch 1, then the first two mini-batches of epoch 2.
+    reference.fit(X, y, epochs=1, batch_size=10, shuffle=False)
+    reference.fit(X[:20], y[:20], epochs=1, batch_size=10, shuffle=False)
+    np.testing.assert_array_equal(net.params, reference.params)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,7 @@ from mlp.training import (
 )
 
 Array = NDArray[np.float64]
+Progress = Callable[[int, int, int, float], Any]
 
 # Rows per kernel call block in predict/cost/gradient: large enough for BLAS to run at
 # full speed, small enough that the work buffers stay in cache-sized megabytes.
@@ -383,6 +384,7 @@ class MLP:
         shuffle: bool = True,
         seed: int | np.random.Generator | None = None,
         verbose: bool = False,
+        progress: Progress | None = None,
     ) -> History:
         """Train by mini-batch stochastic gradient descent.
 
@@ -442,6 +444,10 @@ class MLP:
             give bit-identical parameters.
         verbose : bool, default False
             Print one line per epoch.
+        progress : callable, optional
+            ``progress(epoch, done, total, cost)`` is called during each epoch, about ten
+            times a second, with the samples done so far of ``total`` and their mean cost:
+            for a progress bar (the command line draws one).
 
         Returns
         -------
@@ -459,7 +465,9 @@ class MLP:
         Notes
         -----
         Every option runs inside the compiled epoch, without the GIL. Interrupting
-        (Ctrl-C) leaves the network as it was after its last complete mini-batch.
+        (Ctrl-C) leaves the network as it was after its last complete mini-batch: the
+        ``KeyboardInterrupt`` carries the run so far as its ``history`` attribute, with
+        ``stop_reason`` ``"interrupted"``.
         """
         options = StepOptions.check(batch_size, cost, l2, momentum, nesterov)
         epochs = check_int(epochs, "epochs", 0)
@@ -467,6 +475,8 @@ class MLP:
         rates = EtaSchedule(schedule, eta)
         patience = check_int(patience, "patience", 1)
         callbacks = check_callbacks(callbacks)
+        if progress is not None and not callable(progress):
+            raise TypeError(f"progress must be callable, got {progress!r}")
         if not isinstance(early_stopping, (bool, np.bool_)):
             raise TypeError(f"early_stopping must be True or False, got {early_stopping!r}")
         check_shuffle(shuffle)
@@ -504,7 +514,8 @@ class MLP:
                 except ValueError:  # a schedule's bad eta: leave the network as it was
                     self._params[...] = start_params
                     raise
-                record = self._epoch(x, y, labels, order, options, eta_now, epoch)
+                record = self._epoch(x, y, labels, order, options, eta_now, epoch,
+                                     progress)
                 if validation is not None:
                     record.update(self._evaluate(*validation, options.cost))
                 history.append(record)
@@ -527,6 +538,10 @@ class MLP:
         except _NonFinite as exc:
             self._params[...] = start_params
             raise non_finite_row("X", exc.row) from None
+        except KeyboardInterrupt as exc:
+            history.stop_reason = "interrupted"
+            exc.history = history  # type: ignore[attr-defined]
+            raise
         if early_stopping and best is not None:
             self._params[...] = best
             history.best_epoch = monitor.best_epoch
@@ -585,6 +600,7 @@ class MLP:
         options: StepOptions,
         eta: float,
         epoch: int,
+        progress: Progress | None = None,
     ) -> dict[str, Any]:
         """Run one epoch through the core, in segments (so that Ctrl-C is honoured
         between them), checking x for non-finite rows in the first; returns its record.
@@ -614,6 +630,9 @@ class MLP:
                 raise _NonFinite(bad)
             total += cost
             correct += right
+            if progress is not None:
+                done = min(lo + segment, n)
+                progress(epoch, done, n, total / done)
         if not _core.all_finite(self._params):
             self._params[...] = before
             velocity[...] = velocity_before
