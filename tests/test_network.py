@@ -101,3 +101,26 @@ def test_importing_mlp_imports_no_optional_dependency():
             "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_pickle_and_deepcopy_round_trip_exactly():
+    import copy
+    import pickle
+
+    net = mlp.MLP([5, 7, 3], seed=0)
+    rng = np.random.default_rng(0)
+    X, y = rng.uniform(0, 1, (20, 5)), rng.integers(0, 3, 20)
+    net.partial_fit(X, y, momentum=0.9, eta=0.5, shuffle=False)
+    for twin in (pickle.loads(pickle.dumps(net)), copy.deepcopy(net)):
+        assert twin.sizes == net.sizes
+        np.testing.assert_array_equal(twin.params, net.params)
+        assert not np.shares_memory(twin.params, net.params)
+        # the weights are views into the twin's own buffer, and momentum carries on alike
+        saved = twin.weights[0][0, 0]
+        twin.weights[0][0, 0] = 42.0
+        assert twin.params[0] == 42.0 and net.params[0] == saved
+        twin.weights[0][0, 0] = saved
+        twin.partial_fit(X, y, momentum=0.9, eta=0.5, shuffle=False)
+        again = copy.deepcopy(net)
+        again.partial_fit(X, y, momentum=0.9, eta=0.5, shuffle=False)
+        np.testing.assert_array_equal(twin.params, again.params)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -234,6 +235,19 @@ class MLP:
     def copy(self) -> MLP:
         """An independent network with a copy of the parameters."""
         return MLP.from_weights(self._weights, self._biases)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle (and ``copy.deepcopy``) as the sizes, the parameters and the momentum
+        velocity: plain arrays, restored exactly."""
+        return (_unpickle, (self._sizes, self._params.copy(), self._velocity))
+
+    def save(self, path: str | os.PathLike[str], *, metadata: dict[str, Any] | None = None,
+             scaling: dict[str, Any] | None = None,
+             training: dict[str, Any] | None = None) -> None:
+        """Save to a model file (``.npz`` with a JSON header; see ``mlp.io.save``)."""
+        from mlp import io
+
+        io.save(self, path, metadata=metadata, scaling=scaling, training=training)
 
     def __repr__(self) -> str:
         return f"MLP(sizes={self._sizes})"
@@ -705,6 +719,20 @@ class MLP:
                 line += f"  {key} {record[key]:.{4 if 'accuracy' in key else 5}f}"
         line += f"  eta {record['eta']:.4g}  {record['seconds']:.3f} s"
         print(line, file=sys.stdout, flush=True)
+
+
+def _unpickle(sizes: tuple[int, ...], params: Array, velocity: Array | None) -> MLP:
+    """Rebuild a pickled MLP, checking what the pickle holds like any other input."""
+    net = MLP.__new__(MLP)
+    net._allocate(check_sizes(sizes))
+    values = np.asarray(params, dtype=np.float64)
+    if values.shape != net._params.shape:
+        raise ValueError(f"a pickled MLP{sizes} holds {values.size} parameters, expected "
+                         f"{net._params.size}")
+    net._params[...] = values
+    if velocity is not None:
+        net._velocity = np.array(velocity, dtype=np.float64).reshape(net._params.shape)
+    return net
 
 
 class _NonFinite(Exception):
