@@ -12,8 +12,11 @@ import os as _os
 from mlp._version import __version__
 from mlp.network import MLP, sigmoid
 from mlp.training import HalveOnPlateau, History
+from mlp import datasets, io
+from mlp.io import ModelFileError, load
 
-__all__ = ["MLP", "HalveOnPlateau", "History", "get_include", "sigmoid", "__version__"]
+__all__ = ["MLP", "HalveOnPlateau", "History", "ModelFileError", "datasets", "get_include",
+           "io", "load", "sigmoid", "__version__"]
 
 
 def get_include() -> str:

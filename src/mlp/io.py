@@ -1,0 +1,691 @@
+"""Model files: save a trained network to one ``.npz`` file and load it back.
+
+A model file is a NumPy ``.npz`` archive (a zip file) holding exactly two arrays:
+
+``params``
+    The network's parameters, ``MLP.params``: 1-D float64, ``[W_1, b_1, W_2, b_2, ...]``
+    with each ``W`` row-major.
+``header``
+    A uint8 array of UTF-8 encoded JSON, an object with the keys
+
+    - ``"format"``: always ``"mlp-model"``;
+    - ``"format_version"``: ``1`` (``FORMAT_VERSION``);
+    - ``"mlp_version"``: the version of mlp that wrote the file;
+    - ``"sizes"``: the layer sizes, input first; ``"n_params"``: ``len(params)``;
+    - ``"created"``: when the file was written, ISO-8601 in UTC;
+    - ``"training"``: the training options the caller recorded (cost, l2, epochs, ...),
+      or null;
+    - ``"scaling"``: null, or ``{"method": "minmax" | "standard", "offset": [...],
+      "scale": [...]}`` with one number per input: the network's input is
+      ``(raw - offset) / scale``;
+    - ``"metadata"``: a free JSON object of the caller's (``{}`` by default).
+
+Nothing in a model file is pickled, and loading never runs code from the file: the arrays
+are read with ``allow_pickle=False``, and every part is checked (names, types, shapes,
+sizes, finiteness, the zip's checksums) before a network is built. Sizes are checked
+before anything is decompressed, so that a crafted file cannot exhaust memory.
+
+Saving is atomic: the file is written beside its destination under a temporary name,
+flushed to disk and then renamed over the destination, so that a crash or error leaves
+either the old file or the new one, never a mixture.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import errno
+import json
+import math
+import os
+import secrets
+import stat
+import struct
+import zipfile
+import zlib
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mlp import _core
+from mlp._validation import check_sizes
+from mlp._version import __version__
+from mlp.network import MLP
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "ModelFileError", "load", "read_header", "save"]
+
+#: The ``"format"`` entry of every model file's header.
+FORMAT = "mlp-model"
+#: The version of the file layout this mlp writes, and the newest it reads.
+FORMAT_VERSION = 1
+#: Scaling methods a header may name.
+SCALING_METHODS = ("minmax", "standard")
+
+# The JSON header may take at most this many bytes; larger header members are refused
+# before they are decompressed.
+_MAX_HEADER_BYTES = 2**20
+# Room for a .npy member's own header (magic, version, the dict of dtype and shape):
+# numpy writes 128 bytes for a 1-D array.
+_NPY_HEADER_ALLOWANCE = 4096
+# Deflate cannot expand data by more than about 1032 times; a member claiming more is
+# corrupt or crafted.
+_MAX_DEFLATE_RATIO = 1100
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_NPY_MAGIC = b"\x93NUMPY"
+_MEMBERS = ("header.npy", "params.npy")
+_HEADER_KEYS = (
+    "format", "format_version", "mlp_version", "sizes", "n_params", "created",
+    "training", "scaling", "metadata",
+)
+# What a corrupt zip or .npy member makes the standard library and numpy raise.
+_CORRUPT = (
+    zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, NotImplementedError,
+    struct.error,
+)
+
+
+class ModelFileError(ValueError):
+    """A file that is not a valid mlp model file.
+
+    The message names the file and the problem, on one line.
+
+    Attributes
+    ----------
+    path : str
+        The file.
+    problem : str
+        What is wrong with it.
+    """
+
+    def __init__(self, path: str, problem: str) -> None:
+        problem = " ".join(problem.split())  # one line, whatever the cause's message
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+    def __reduce__(self) -> tuple[type[ModelFileError], tuple[str, str]]:
+        return type(self), (self.path, self.problem)
+
+
+# --- saving -----------------------------------------------------------------------------
+
+
+def save(
+    net: MLP,
+    path: str | os.PathLike[str],
+    *,
+    metadata: Mapping[str, Any] | None = None,
+    scaling: Mapping[str, Any] | None = None,
+    training: Mapping[str, Any] | None = None,
+) -> None:
+    """Write ``net`` to the model file ``path``, atomically.
+
+    Parameters
+    ----------
+    net : MLP
+        The network; its parameters must be finite.
+    path : str or os.PathLike
+        The file to write, exactly as given (no suffix is added; ``.npz`` is customary).
+        An existing file is replaced; its folder must exist.
+    metadata : mapping with str keys, optional
+        Anything JSON can hold (str, int, float, bool, None, lists and mappings with str
+        keys), stored in the header and returned by ``read_header``. Tuples come back as
+        lists.
+    scaling : mapping, optional
+        How raw inputs are scaled before they reach the network:
+        ``{"method": "minmax" | "standard", "offset": array_like, "scale": array_like}``
+        with ``sizes[0]`` finite numbers each and no zero scale; the network's input is
+        ``(raw - offset) / scale``.
+    training : mapping with str keys, optional
+        The options the network was trained with (cost, l2, epochs, ...), JSON as
+        ``metadata``.
+
+    Raises
+    ------
+    TypeError
+        If ``net`` is not an ``MLP``, ``path`` is not a path, or ``metadata``,
+        ``training`` or ``scaling`` hold something JSON cannot (the message names where).
+    ValueError
+        If the parameters hold NaN or infinity, ``scaling`` is invalid, the metadata hold
+        NaN or infinity, or the header would exceed 1 MiB.
+    FileNotFoundError
+        If the folder of ``path`` does not exist.
+    IsADirectoryError
+        If ``path`` is a folder.
+    OSError
+        If writing fails; any file already at ``path`` is then left as it was, and no
+        temporary file is left behind.
+
+    Notes
+    -----
+    The file is written to a temporary file in the same folder, flushed and synced to
+    disk, then renamed onto ``path`` (``os.replace``), so that readers see the old file
+    or the complete new one. The new file's permissions follow the umask, as with
+    ``open``; a symbolic link at ``path`` is replaced, not followed.
+
+    Examples
+    --------
+    >>> import os, tempfile, mlp
+    >>> from mlp import io
+    >>> net = mlp.MLP([2, 3, 1], seed=0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
+    >>> io.save(net, path, metadata={"task": "xor"})
+    >>> io.load(path).params.tobytes() == net.params.tobytes()
+    True
+    >>> io.read_header(path)["metadata"]
+    {'task': 'xor'}
+    """
+    if not isinstance(net, MLP):
+        raise TypeError(f"net must be an mlp.MLP, got {type(net).__name__}")
+    target = _fspath(path)
+    params = net.params
+    if not _core.all_finite(params):
+        first = int(np.argmax(~np.isfinite(params)))
+        raise ValueError(
+            f"the network's parameters contain NaN or infinity (first at params[{first}]); "
+            "refusing to save it"
+        )
+    header = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "mlp_version": __version__,
+        "sizes": list(net.sizes),
+        "n_params": int(params.size),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds"),
+        "training": None if training is None else _json_object(training, "training"),
+        "scaling": None if scaling is None else _check_scaling(scaling, net.sizes[0]),
+        "metadata": {} if metadata is None else _json_object(metadata, "metadata"),
+    }
+    text = json.dumps(header, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    if len(text) > _MAX_HEADER_BYTES:
+        raise ValueError(
+            f"the model file's header would take {len(text):,} bytes; at most "
+            f"{_MAX_HEADER_BYTES:,} (1 MiB) are allowed: make metadata, training or "
+            "scaling smaller"
+        )
+    header_array = np.frombuffer(text, dtype=np.uint8)
+    _write_atomically(target, header_array, params)
+
+
+def _write_atomically(
+    target: str, header: NDArray[np.uint8], params: NDArray[np.float64]
+) -> None:
+    folder, name = os.path.split(os.path.abspath(target))
+    if os.path.isdir(target):
+        raise IsADirectoryError(
+            errno.EISDIR, "cannot save the model: the path is a folder", target)
+    if not name or target.endswith((os.sep, os.altsep or os.sep)):
+        raise ValueError(f"cannot save the model to {target!r}: the path names no file")
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(
+            errno.ENOENT, f"cannot save the model: the folder {folder!r} does not exist",
+            target)
+    fd, temp = _create_temporary(folder, name, target)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, header=header, params=params)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    _sync_folder(folder)
+
+
+def _create_temporary(folder: str, name: str, target: str) -> tuple[int, str]:
+    """Create a new, empty file beside ``target``; return its descriptor and path.
+
+    ``os.open`` with ``O_EXCL`` and mode 0o666 (rather than ``tempfile.mkstemp``, which
+    creates the file 0o600) so that the saved file gets the permissions the umask gives
+    any new file."""
+    flags = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+             | getattr(os, "O_CLOEXEC", 0))
+    for _ in range(100):
+        temp = os.path.join(folder, f".{name[:64]}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(temp, flags, 0o666), temp
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            if exc.errno is None:
+                raise
+            raise type(exc)(
+                exc.errno, f"cannot save the model: cannot create a file in {folder!r} "
+                f"({exc.strerror})", target) from None
+    raise FileExistsError(
+        errno.EEXIST, f"cannot save the model: no free temporary name in {folder!r}",
+        target)
+
+
+def _sync_folder(folder: str) -> None:
+    """Make the rename durable (POSIX: fsync the folder); best effort."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _json_object(value: Any, name: str) -> dict[str, Any]:
+    """``value``, a mapping with str keys of JSON-able values, as plain JSON types."""
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            f"{name} must be a dict with str keys, got {type(value).__name__}")
+    converted: dict[str, Any] = _to_json(value, name, set())
+    return converted
+
+
+def _to_json(value: Any, where: str, open_ids: set[int]) -> Any:
+    """A copy of ``value`` in plain JSON types, or an error naming the part JSON cannot
+    hold (``where`` is its position, such as ``metadata['layers'][2]``)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{where} is {value}: JSON cannot hold NaN or infinity")
+        return float(value)
+    if isinstance(value, (Mapping, list, tuple)):
+        if id(value) in open_ids:
+            raise ValueError(f"{where} contains itself: JSON cannot hold a cycle")
+        open_ids.add(id(value))
+        try:
+            if isinstance(value, Mapping):
+                out = {}
+                for key, item in value.items():
+                    if not isinstance(key, str):
+                        raise TypeError(
+                            f"{where} has the key {key!r} ({type(key).__name__}); "
+                            "JSON keys must be str")
+                    out[str(key)] = _to_json(item, f"{where}[{key!r}]", open_ids)
+                return out
+            return [_to_json(item, f"{where}[{i}]", open_ids)
+                    for i, item in enumerate(value)]
+        finally:
+            open_ids.discard(id(value))
+    shown = repr(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    raise TypeError(
+        f"{where} is a {type(value).__name__} ({shown}), which JSON cannot hold: use str, "
+        "int, float, bool, None, lists and dicts with str keys"
+    )
+
+
+def _check_scaling(scaling: Any, n_inputs: int) -> dict[str, Any]:
+    """``scaling`` as ``{"method", "offset", "scale"}`` with lists of ``n_inputs`` finite
+    floats and no zero scale; raises TypeError or ValueError naming the problem."""
+    if not isinstance(scaling, Mapping):
+        raise TypeError(
+            "scaling must be a dict {'method', 'offset', 'scale'}, got "
+            f"{type(scaling).__name__}")
+    keys = set(scaling)
+    if keys != {"method", "offset", "scale"}:
+        missing = sorted(map(str, {"method", "offset", "scale"} - keys))
+        extra = sorted(map(repr, keys - {"method", "offset", "scale"}))
+        raise ValueError(
+            "scaling must have exactly the keys 'method', 'offset' and 'scale'"
+            + (f"; missing {', '.join(missing)}" if missing else "")
+            + (f"; unknown {', '.join(extra)}" if extra else ""))
+    method = scaling["method"]
+    if not isinstance(method, str) or method not in SCALING_METHODS:
+        raise ValueError(
+            f"scaling['method'] must be one of {list(SCALING_METHODS)}, got {method!r}")
+    checked: dict[str, Any] = {"method": method}
+    for key in ("offset", "scale"):
+        where = f"scaling[{key!r}]"
+        raw = scaling[key]
+        if isinstance(raw, (list, tuple)) and any(
+                isinstance(v, (bool, np.bool_)) for v in raw):
+            raise TypeError(f"{where} must hold numbers, not True or False")
+        try:
+            arr = np.asarray(raw)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{where} could not be read as numbers: {exc}") from None
+        if arr.dtype.kind not in "iuf":
+            raise TypeError(f"{where} must hold numbers, got dtype {arr.dtype}")
+        if arr.ndim != 1 or arr.shape[0] != n_inputs:
+            raise ValueError(
+                f"{where} must hold {n_inputs} numbers (one per input), got shape "
+                f"{arr.shape}")
+        values = arr.astype(np.float64)
+        if not np.isfinite(values).all():
+            first = int(np.argmax(~np.isfinite(values)))
+            raise ValueError(f"{where}[{first}] is {values[first]}: it must be finite")
+        if key == "scale" and not values.all():
+            first = int(np.argmax(values == 0.0))
+            raise ValueError(f"{where}[{first}] is 0: inputs cannot be divided by it")
+        checked[key] = values.tolist()
+    return checked
+
+
+# --- loading ----------------------------------------------------------------------------
+
+
+def load(path: str | os.PathLike[str]) -> MLP:
+    """The network stored in the model file ``path``, with its parameters bit for bit.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    MLP
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    IsADirectoryError
+        If ``path`` is a folder.
+    ModelFileError
+        (a ``ValueError``) If the file is not a valid mlp model file: not an ``.npz``,
+        truncated or corrupted (checksum errors), other arrays, a bad header, a
+        ``format_version`` this mlp cannot read, parameters that do not match the
+        sizes or hold NaN or infinity, pickled objects, or members larger than the
+        sizes allow.
+
+    See Also
+    --------
+    read_header : the header alone (scaling, training options, metadata).
+    """
+    header, params = _read(path, with_params=True)
+    assert params is not None
+    sizes = header["sizes"]
+    weights, biases, k = [], [], 0
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        weights.append(params[k : k + n_in * n_out].reshape(n_in, n_out))
+        k += n_in * n_out
+        biases.append(params[k : k + n_out])
+        k += n_out
+    return MLP.from_weights(weights, biases)
+
+
+def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The validated header of the model file ``path``.
+
+    Returns
+    -------
+    dict
+        The JSON object described in this module's docstring: ``"sizes"`` (a list of
+        int), ``"scaling"`` (None or a dict with lists ``"offset"`` and ``"scale"``),
+        ``"training"`` (None or a dict), ``"metadata"`` (a dict), ``"mlp_version"``,
+        ``"created"`` and the format keys. Keys a future mlp might add are passed on.
+
+    Raises
+    ------
+    FileNotFoundError, IsADirectoryError, ModelFileError
+        As ``load``. The parameters' layout (dtype, shape, size) is checked without
+        reading all their values: only ``load`` is sure to check their checksum and
+        finiteness.
+    """
+    header, _ = _read(path, with_params=False)
+    return header
+
+
+def _read(
+    path: str | os.PathLike[str], *, with_params: bool
+) -> tuple[dict[str, Any], NDArray[np.float64] | None]:
+    """The checked header and (``with_params``) parameters of the model file ``path``."""
+    name = _fspath(path)
+    try:
+        st = os.stat(name)
+    except FileNotFoundError:
+        raise FileNotFoundError(errno.ENOENT, "no such model file", name) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "a folder, not a model file", name)
+    if not stat.S_ISREG(st.st_mode):
+        raise ModelFileError(name, "not a regular file")
+    if st.st_size == 0:
+        raise ModelFileError(name, "the file is empty (0 bytes), not a model file")
+    try:
+        f = open(name, "rb")
+    except FileNotFoundError:
+        raise FileNotFoundError(errno.ENOENT, "no such model file", name) from None
+    with f:
+        disk_size = os.fstat(f.fileno()).st_size
+        with _reading(name, "cannot read the file"):
+            magic = f.read(len(_NPY_MAGIC))
+            f.seek(0)
+        if magic.startswith(_NPY_MAGIC):
+            raise ModelFileError(name, "a single .npy array, not an .npz model file")
+        if not magic.startswith(_ZIP_MAGIC):
+            raise ModelFileError(name, "not an .npz file (it does not start as a zip does)")
+        with _reading(name, "not a readable .npz file"):
+            npz = np.load(f, allow_pickle=False)
+        if not isinstance(npz, np.lib.npyio.NpzFile):
+            raise ModelFileError(name, "not an .npz file")
+        with npz:
+            infos = _check_members(name, npz.zip, disk_size)
+            _check_member_size(name, infos["header.npy"], _MAX_HEADER_BYTES, "header")
+            raw = _read_member(name, npz, infos["header.npy"], np.dtype(np.uint8), None)
+            header = _parse_header(name, raw)
+            n_params = header["n_params"]
+            _check_member_size(name, infos["params.npy"], 8 * n_params, "params")
+            params = _read_member(
+                name, npz, infos["params.npy"], np.dtype(np.float64), n_params,
+                read=with_params)
+    if params is None:
+        return header, None
+    params = np.ascontiguousarray(params, dtype=np.float64)  # native byte order
+    if not _core.all_finite(params):
+        first = int(np.argmax(~np.isfinite(params)))
+        raise ModelFileError(
+            name, f"the parameters contain NaN or infinity (first at params[{first}])")
+    return header, params
+
+
+@contextlib.contextmanager
+def _reading(name: str, what: str) -> Iterator[None]:
+    """Turn the errors a corrupt file makes zipfile and numpy raise into
+    ``ModelFileError``."""
+    try:
+        yield
+    except ModelFileError:
+        raise
+    except _CORRUPT as exc:
+        raise ModelFileError(name, f"{what} ({type(exc).__name__}: {exc})") from None
+
+
+def _check_members(name: str, archive: Any, disk_size: int) -> dict[str, Any]:
+    """The zip's two members by name, checked from the zip's directory alone (nothing is
+    decompressed): names, compression, and sizes consistent with the file's."""
+    infos = archive.infolist()
+    names = sorted(info.filename for info in infos)
+    if names != sorted(_MEMBERS):
+        found = ", ".join(repr(n.removesuffix(".npy")) for n in names) or "none"
+        raise ModelFileError(
+            name, f"expected exactly the arrays 'header' and 'params', found {found}: "
+            "not an mlp model file")
+    for info in infos:
+        what = f"the member {info.filename!r}"
+        if info.flag_bits & 0x1:
+            raise ModelFileError(name, f"{what} is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise ModelFileError(
+                name, f"{what} uses zip compression method {info.compress_type}; only "
+                "stored and deflated members are read")
+        if info.compress_size > disk_size:
+            raise ModelFileError(
+                name, f"{what} claims {info.compress_size:,} bytes, more than the file "
+                f"holds ({disk_size:,}): the file is truncated or corrupt")
+        stored = info.compress_type == zipfile.ZIP_STORED
+        if (stored and info.file_size != info.compress_size) or (
+                info.file_size > _MAX_DEFLATE_RATIO * info.compress_size + 1024):
+            raise ModelFileError(
+                name, f"{what} claims {info.file_size:,} bytes from {info.compress_size:,} "
+                "stored: the file is corrupt")
+    return {info.filename: info for info in infos}
+
+
+def _check_member_size(name: str, info: Any, data_bytes: int, what: str) -> None:
+    """Refuse, before decompressing it, a member larger than its data can be."""
+    limit = data_bytes + _NPY_HEADER_ALLOWANCE
+    if info.file_size > limit:
+        raise ModelFileError(
+            name, f"the {what} array takes {info.file_size:,} bytes, more than the "
+            f"{limit:,} it can take; refusing to read it")
+
+
+def _read_member(
+    name: str,
+    npz: Any,
+    info: Any,
+    dtype: np.dtype[Any],
+    count: int | None,
+    *,
+    read: bool = True,
+) -> NDArray[Any] | None:
+    """Check the .npy header of a member (dtype, 1-D, ``count`` elements if given, and
+    that it fills the member exactly, so that the zip's checksum covers what is read),
+    then read it (``allow_pickle=False``)."""
+    key = info.filename.removesuffix(".npy")
+    problem = f"the {key} array could not be read"
+    with _reading(name, problem):
+        with npz.zip.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                shape, _, found = np.lib.format.read_array_header_1_0(member)
+            elif version == (2, 0):
+                shape, _, found = np.lib.format.read_array_header_2_0(member)
+            else:
+                raise ModelFileError(
+                    name, f"the {key} array has .npy format version {version}, which is "
+                    "not read")
+            offset = member.tell()
+    if found.hasobject:
+        raise ModelFileError(
+            name, f"the {key} array holds pickled Python objects (dtype {found}); model "
+            "files hold numbers only and pickles are never loaded")
+    if found.kind != dtype.kind or found.itemsize != dtype.itemsize or found.fields:
+        raise ModelFileError(name, f"the {key} array has dtype {found}, expected {dtype}")
+    if len(shape) != 1:
+        raise ModelFileError(name, f"the {key} array must be 1-D, got shape {shape}")
+    if count is not None and shape[0] != count:
+        raise ModelFileError(
+            name, f"the {key} array has {shape[0]:,} values but the header's sizes need "
+            f"{count:,}")
+    if count is None and not 1 <= shape[0] <= _MAX_HEADER_BYTES:
+        raise ModelFileError(name, f"the {key} array has {shape[0]:,} bytes")
+    if info.file_size != offset + shape[0] * found.itemsize:
+        raise ModelFileError(
+            name, f"the {key} array's member has {info.file_size:,} bytes, expected "
+            f"{offset + shape[0] * found.itemsize:,}: the file is corrupt")
+    if not read:
+        return None
+    with _reading(name, problem):
+        arr = npz[key]
+    if not isinstance(arr, np.ndarray) or arr.shape != tuple(shape) or arr.dtype != found:
+        raise ModelFileError(name, f"the {key} array changed while it was read")
+    return arr
+
+
+def _parse_header(name: str, raw: NDArray[Any] | None) -> dict[str, Any]:
+    """The header's JSON object, checked."""
+    assert raw is not None
+    try:
+        text = raw.tobytes().decode("utf-8")
+        header = json.loads(
+            text, parse_constant=_no_constant, object_pairs_hook=_no_duplicate_keys)
+    except UnicodeDecodeError as exc:
+        raise ModelFileError(name, f"the header is not UTF-8 text ({exc})") from None
+    except (ValueError, RecursionError) as exc:
+        raise ModelFileError(name, f"the header is not valid JSON ({exc})") from None
+    if not isinstance(header, dict):
+        raise ModelFileError(
+            name, f"the header must be a JSON object, got a {type(header).__name__}")
+
+    def bad(problem: str) -> ModelFileError:
+        return ModelFileError(name, f"the header's {problem}")
+
+    if header.get("format") != FORMAT:
+        raise bad(
+            f"format is {header.get('format')!r}, not {FORMAT!r}: not an mlp model file")
+    version = header.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise bad(f"format_version must be an integer, got {version!r}")
+    if version > FORMAT_VERSION:
+        raise bad(
+            f"format_version is {version}: the file was written by a newer mlp "
+            f"({header.get('mlp_version')!r}) and this mlp ({__version__}) reads "
+            f"format_version {FORMAT_VERSION}; upgrade mlp to load it")
+    if version != FORMAT_VERSION:
+        raise bad(
+            f"format_version {version} is not supported (this mlp reads format_version "
+            f"{FORMAT_VERSION})")
+    missing = [key for key in _HEADER_KEYS if key not in header]
+    if missing:
+        raise ModelFileError(
+            name, f"the header lacks {', '.join(map(repr, missing))}")
+    if not isinstance(header["sizes"], list):
+        raise bad(f"sizes must be a list of layer sizes, got {header['sizes']!r}")
+    try:
+        sizes = check_sizes(header["sizes"])
+    except (TypeError, ValueError) as exc:
+        raise bad(f"sizes are invalid: {exc}") from None
+    n_params = header["n_params"]
+    expected = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    if isinstance(n_params, bool) or not isinstance(n_params, int) or n_params != expected:
+        raise bad(f"n_params is {n_params!r} but sizes {list(sizes)} have {expected:,}")
+    if not isinstance(header["mlp_version"], str):
+        raise bad(f"mlp_version must be a string, got {header['mlp_version']!r}")
+    created = header["created"]
+    try:
+        if not isinstance(created, str):
+            raise ValueError
+        datetime.datetime.fromisoformat(created.removesuffix("Z"))
+    except ValueError:
+        raise bad(f"created must be an ISO-8601 time, got {created!r}") from None
+    if header["training"] is not None and not isinstance(header["training"], dict):
+        raise bad(f"training must be an object or null, got {header['training']!r}")
+    if not isinstance(header["metadata"], dict):
+        raise bad(f"metadata must be an object, got {header['metadata']!r}")
+    if header["scaling"] is not None:
+        try:
+            header["scaling"] = _check_scaling(header["scaling"], sizes[0])
+        except (TypeError, ValueError) as exc:
+            raise bad(f"scaling is invalid: {exc}") from None
+    header["sizes"] = list(sizes)
+    return header
+
+
+def _no_constant(token: str) -> Any:
+    raise ValueError(f"{token} is not a JSON number")
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"the key {key!r} appears twice")
+        out[key] = value
+    return out
+
+
+def _fspath(path: Any) -> str:
+    """``path`` as a str, or a TypeError."""
+    try:
+        name = os.fspath(path)
+    except TypeError:
+        raise TypeError(
+            f"path must be a str or os.PathLike, got {type(path).__name__}") from None
+    return os.fsdecode(name)

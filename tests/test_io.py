@@ -1,0 +1,652 @@
+"""Model files (mlp.io): exact round trips, atomic saves, and refusal of bad files."""
+
+import io
+import json
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+
+import mlp
+from mlp import io as mio
+from mlp.io import ModelFileError
+
+
+def header_for(net, **changes):
+    """A valid header dict for ``net``, with ``changes`` applied."""
+    header = {
+        "format": "mlp-model", "format_version": 1, "mlp_version": mlp.__version__,
+        "sizes": list(net.sizes), "n_params": int(net.params.size),
+        "created": "2024-05-01T12:00:00+00:00", "training": None, "scaling": None,
+        "metadata": {},
+    }
+    header.update(changes)
+    return header
+
+
+def write_npz(path, header, params, compressed=False, **extra):
+    """Write an .npz by hand: ``header`` (dict, str or bytes) and ``params``."""
+    if isinstance(header, dict):
+        header = json.dumps(header)
+    if isinstance(header, str):
+        header = header.encode("utf-8")
+    arrays = {"header": np.frombuffer(header, dtype=np.uint8), "params": params, **extra}
+    arrays = {k: v for k, v in arrays.items() if v is not None}
+    with open(path, "wb") as f:
+        (np.savez_compressed if compressed else np.savez)(f, **arrays)
+    return path
+
+
+def odd_params_net(sizes, seed=0):
+    """A network whose parameters include values that a lossy format would change."""
+    net = mlp.MLP(sizes, seed=seed)
+    special = [-0.0, 5e-324, -2.2250738585072014e-308, 1.7976931348623157e308,
+               0.1, 1 / 3, -1e-300]
+    k = min(len(special), net.params.size)
+    net.params[:k] = special[:k]
+    return net
+
+
+def same_bits(a, b):
+    return a.sizes == b.sizes and a.params.tobytes() == b.params.tobytes()
+
+
+@pytest.fixture
+def net():
+    return mlp.MLP([3, 4, 2], seed=0)
+
+
+@pytest.fixture
+def saved(tmp_path, net):
+    path = tmp_path / "model.npz"
+    mio.save(net, path)
+    return path
+
+
+def expect_error(path, match, kind=ModelFileError):
+    with pytest.raises(kind, match=match) as info:
+        mio.load(path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert str(path) in message
+    return info.value
+
+
+# --- round trips ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sizes", [[1, 1], [3, 1], [7, 2], [4, 5, 2], [5, 7, 3, 2],
+                                   [2, 3, 3, 3, 3, 1]])
+def test_round_trip_is_bit_exact(tmp_path, sizes):
+    net = odd_params_net(sizes)
+    path = tmp_path / "net.npz"
+    mio.save(net, path)
+    loaded = mio.load(path)
+    assert isinstance(loaded, mlp.MLP)
+    assert same_bits(net, loaded)
+    assert np.signbit(loaded.params[0])  # -0.0 kept
+    assert loaded.params.flags.c_contiguous and loaded.params.flags.writeable
+    X = np.random.default_rng(1).uniform(0, 1, (6, sizes[0]))
+    assert net.predict(X).tobytes() == loaded.predict(X).tobytes()
+
+
+def test_round_trip_after_training(tmp_path):
+    rng = np.random.default_rng(0)
+    X, y = rng.uniform(0, 1, (60, 5)), rng.integers(0, 3, 60)
+    net = mlp.MLP([5, 8, 3], seed=1)
+    start = net.params.copy()
+    net.fit(X, y, epochs=3, batch_size=7, eta=0.5, momentum=0.5, seed=2)
+    assert not np.array_equal(start, net.params)
+    mio.save(net, tmp_path / "trained.npz", training={"epochs": 3, "eta": 0.5})
+    loaded = mio.load(tmp_path / "trained.npz")
+    assert same_bits(net, loaded)
+    assert loaded.accuracy(X, y) == net.accuracy(X, y)
+    # The loaded network trains on exactly as the original does.
+    net.fit(X, y, epochs=1, seed=3)
+    loaded.fit(X, y, epochs=1, seed=3)
+    assert same_bits(net, loaded)
+
+
+def test_loaded_network_is_independent_of_the_file(tmp_path, net, saved):
+    a, b = mio.load(saved), mio.load(saved)
+    a.params[:] = 0.0
+    assert same_bits(b, net)
+
+
+def test_metadata_scaling_training_round_trip(tmp_path, net):
+    rng = np.random.default_rng(3)
+    offset, scale = rng.normal(size=3), rng.uniform(0.1, 10, 3)
+    metadata = {"dataset": "digits", "classes": ["0", "1"], "nested": {"a": [1, 2.5, None]},
+                "tuple": (1, 2), "flag": True, "ünïcode": "✓", "big": 2**70}
+    training = {"cost": "cross_entropy", "l2": 0.1, "epochs": 30, "batch_size": 10}
+    mio.save(net, tmp_path / "m.npz", metadata=metadata, training=training,
+             scaling={"method": "standard", "offset": offset, "scale": scale.tolist()})
+    header = mio.read_header(tmp_path / "m.npz")
+    assert header["metadata"] == {**metadata, "tuple": [1, 2]}
+    assert header["training"] == training
+    assert header["scaling"]["method"] == "standard"
+    # float64 survives JSON exactly
+    assert np.array(header["scaling"]["offset"]).tobytes() == offset.tobytes()
+    assert np.array(header["scaling"]["scale"]).tobytes() == scale.tobytes()
+    assert header["format"] == "mlp-model" and header["format_version"] == 1
+    assert header["mlp_version"] == mlp.__version__
+    assert header["sizes"] == [3, 4, 2] and header["n_params"] == net.params.size
+    assert header["created"].endswith("+00:00")
+
+
+def test_defaults_in_the_header(saved):
+    header = mio.read_header(saved)
+    assert header["metadata"] == {}
+    assert header["training"] is None and header["scaling"] is None
+
+
+def test_the_file_is_a_plain_npz_with_a_json_header(tmp_path, net):
+    path = tmp_path / "model.bin"  # written exactly where asked: no suffix added
+    mio.save(net, str(path), metadata={"k": 1})
+    assert sorted(os.listdir(tmp_path)) == ["model.bin"]
+    assert zipfile.is_zipfile(path)
+    with np.load(path, allow_pickle=False) as f:
+        assert sorted(f.files) == ["header", "params"]
+        assert f["header"].dtype == np.uint8 and f["header"].ndim == 1
+        header = json.loads(f["header"].tobytes().decode("utf-8"))
+        assert f["params"].dtype == np.float64
+        assert f["params"].tobytes() == net.params.tobytes()
+    assert header["metadata"] == {"k": 1} and header["sizes"] == [3, 4, 2]
+
+
+def test_compressed_files_load(tmp_path, net):
+    path = write_npz(tmp_path / "c.npz", header_for(net), net.params, compressed=True)
+    assert same_bits(mio.load(path), net)
+
+
+def test_big_endian_params_load_exactly(tmp_path, net):
+    path = write_npz(tmp_path / "be.npz", header_for(net), net.params.astype(">f8"))
+    loaded = mio.load(path)
+    assert same_bits(loaded, net) and loaded.params.dtype == np.float64
+
+
+def test_save_replaces_an_existing_file(tmp_path, net):
+    path = tmp_path / "m.npz"
+    mio.save(mlp.MLP([2, 2], seed=5), path)
+    mio.save(net, path)
+    assert same_bits(mio.load(path), net)
+    assert os.listdir(tmp_path) == ["m.npz"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_saved_file_permissions_follow_the_umask(tmp_path, net):
+    old = os.umask(0o022)
+    try:
+        mio.save(net, tmp_path / "m.npz")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m.npz").stat().st_mode & 0o777 == 0o644
+
+
+# --- atomic saves -----------------------------------------------------------------------
+
+
+def _fail_array_writer(monkeypatch):
+    real = np.lib.format.write_array
+    calls = []
+
+    def half_then_fail(fp, array, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # the second array: the header is already in the file
+            fp.write(b"\0" * 16)
+            raise OSError(28, "No space left on device")
+        return real(fp, array, *args, **kwargs)
+
+    monkeypatch.setattr(np.lib.format, "write_array", half_then_fail)
+
+
+def _fail(monkeypatch, name, exc):
+    def boom(*args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr(os, name, boom)
+
+
+@pytest.mark.parametrize("failure", ["array writer", "fsync", "replace", "interrupt"])
+@pytest.mark.parametrize("existing", [True, False])
+def test_a_failed_save_leaves_the_old_file_and_no_temporary(
+        tmp_path, monkeypatch, net, failure, existing):
+    path = tmp_path / "m.npz"
+    if existing:
+        mio.save(mlp.MLP([3, 4, 2], seed=9), path)
+        before = path.read_bytes()
+    else:
+        (tmp_path / "other.txt").write_text("x")
+    listing = sorted(os.listdir(tmp_path))
+    if failure == "array writer":
+        _fail_array_writer(monkeypatch)
+        expected = OSError
+    elif failure == "interrupt":
+        _fail(monkeypatch, "fsync", KeyboardInterrupt())
+        expected = KeyboardInterrupt
+    else:
+        _fail(monkeypatch, failure, OSError(5, f"{failure} failed"))
+        expected = OSError
+    with pytest.raises(expected):
+        mio.save(net, path)
+    monkeypatch.undo()
+    assert sorted(os.listdir(tmp_path)) == listing  # no temporary file left
+    if existing:
+        assert path.read_bytes() == before
+        assert not same_bits(mio.load(path), net)
+
+
+def test_invalid_arguments_write_nothing(tmp_path, net):
+    path = tmp_path / "m.npz"
+    with pytest.raises(TypeError):
+        mio.save(net, path, metadata={"x": object()})
+    assert os.listdir(tmp_path) == []
+
+
+def test_save_into_a_missing_folder(tmp_path, net):
+    path = tmp_path / "no" / "such" / "m.npz"
+    with pytest.raises(FileNotFoundError, match="folder .*does not exist") as info:
+        mio.save(net, path)
+    assert str(tmp_path / "no" / "such") in str(info.value)
+    assert not (tmp_path / "no").exists()
+
+
+def test_save_onto_a_folder(tmp_path, net):
+    with pytest.raises(IsADirectoryError, match="folder"):
+        mio.save(net, tmp_path)
+    with pytest.raises(ValueError, match="names no file"):
+        mio.save(net, str(tmp_path / "m.npz") + os.sep)
+
+
+def test_save_refuses_non_finite_parameters(tmp_path, net):
+    net.params[5] = np.nan
+    with pytest.raises(ValueError, match=r"NaN or infinity \(first at params\[5\]\)"):
+        mio.save(net, tmp_path / "m.npz")
+    net.params[5] = -np.inf
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        mio.save(net, tmp_path / "m.npz")
+    assert os.listdir(tmp_path) == []
+
+
+def test_save_checks_its_arguments(tmp_path, net):
+    path = tmp_path / "m.npz"
+    with pytest.raises(TypeError, match="net must be an mlp.MLP"):
+        mio.save([net], path)
+    with pytest.raises(TypeError, match="path must be a str or os.PathLike"):
+        mio.save(net, 3)
+    with pytest.raises(TypeError, match=r"metadata must be a dict .* got list"):
+        mio.save(net, path, metadata=[1, 2])
+    with pytest.raises(TypeError, match=r"metadata\['a'\]\[1\] is a set"):
+        mio.save(net, path, metadata={"a": [1, {2}]})
+    with pytest.raises(TypeError, match=r"metadata\['n'\] is a int64"):
+        mio.save(net, path, metadata={"n": np.int64(3)})
+    with pytest.raises(TypeError, match=r"metadata has the key 1 .*keys must be str"):
+        mio.save(net, path, metadata={1: "a"})
+    with pytest.raises(ValueError, match=r"metadata\['lr'\] is nan"):
+        mio.save(net, path, metadata={"lr": float("nan")})
+    loop = {}
+    loop["self"] = loop
+    with pytest.raises(ValueError, match="contains itself"):
+        mio.save(net, path, metadata=loop)
+    with pytest.raises(TypeError, match=r"training\['cb'\] is a function"):
+        mio.save(net, path, training={"cb": lambda: 0})
+    with pytest.raises(TypeError, match="training must be a dict"):
+        mio.save(net, path, training="sgd")
+    with pytest.raises(ValueError, match="header would take .* bytes"):
+        mio.save(net, path, metadata={"pad": "x" * (2**20 + 1)})
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("scaling, kind, match", [
+    ({"method": "minmax", "offset": [0, 0], "scale": [1, 1, 1]}, ValueError,
+     r"scaling\['offset'\] must hold 3 numbers .*shape \(2,\)"),
+    ({"method": "minmax", "offset": [0, 0, 0], "scale": [1, 0, 1]}, ValueError,
+     r"scaling\['scale'\]\[1\] is 0"),
+    ({"method": "minmax", "offset": [0, np.inf, 0], "scale": [1, 1, 1]}, ValueError,
+     r"scaling\['offset'\]\[1\] is inf"),
+    ({"method": "zscore", "offset": [0, 0, 0], "scale": [1, 1, 1]}, ValueError,
+     "scaling\\['method'\\] must be one of \\['minmax', 'standard'\\]"),
+    ({"method": "minmax", "offset": [0, 0, 0]}, ValueError, "missing scale"),
+    ({"method": "minmax", "offset": [0, 0, 0], "scale": [1, 1, 1], "x": 1}, ValueError,
+     "unknown 'x'"),
+    ({"method": "minmax", "offset": ["a", "b", "c"], "scale": [1, 1, 1]}, TypeError,
+     "must hold numbers"),
+    ({"method": "minmax", "offset": [[0, 0, 0]], "scale": [1, 1, 1]}, ValueError,
+     "shape \\(1, 3\\)"),
+    ([0, 1], TypeError, "scaling must be a dict"),
+])
+def test_save_validates_scaling(tmp_path, net, scaling, kind, match):
+    with pytest.raises(kind, match=match):
+        mio.save(net, tmp_path / "m.npz", scaling=scaling)
+    assert os.listdir(tmp_path) == []
+
+
+# --- rejected files ---------------------------------------------------------------------
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "absent.npz"
+    with pytest.raises(FileNotFoundError, match="no such model file") as info:
+        mio.load(path)
+    assert str(path) in str(info.value)
+    with pytest.raises(FileNotFoundError, match="absent.npz"):
+        mio.read_header(path)
+
+
+def test_a_folder_is_not_a_model(tmp_path):
+    with pytest.raises(IsADirectoryError, match="a folder, not a model file"):
+        mio.load(tmp_path)
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.npz"
+    path.write_bytes(b"")
+    expect_error(path, "empty")
+
+
+def test_truncated_file(tmp_path, saved):
+    data = saved.read_bytes()
+    path = tmp_path / "half.npz"
+    path.write_bytes(data[: len(data) // 2])
+    expect_error(path, "not a readable .npz file")
+
+
+def test_bit_flip_in_the_parameters_is_a_crc_error(tmp_path, net, saved):
+    data = bytearray(saved.read_bytes())
+    at = bytes(data).find(net.params[10:14].tobytes())
+    assert at > 0
+    data[at + 3] ^= 0x10
+    path = tmp_path / "flipped.npz"
+    path.write_bytes(bytes(data))
+    expect_error(path, "CRC")
+
+
+def test_bit_flip_in_a_compressed_file(tmp_path, net):
+    path = write_npz(tmp_path / "c.npz", header_for(net), net.params, compressed=True)
+    data = bytearray(path.read_bytes())
+    info = zipfile.ZipFile(path).getinfo("params.npy")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start + info.compress_size // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    expect_error(path, "params array could not be read")
+
+
+def test_foreign_npz(tmp_path):
+    path = tmp_path / "data.npz"
+    np.savez(path, X=np.zeros((3, 2)), y=np.arange(3))
+    expect_error(path, "expected exactly the arrays 'header' and 'params', found 'X', 'y'")
+
+
+def test_extra_or_missing_array(tmp_path, net):
+    extra = write_npz(tmp_path / "extra.npz", header_for(net), net.params, more=np.zeros(2))
+    expect_error(extra, "found 'header', 'more', 'params'")
+    missing = write_npz(tmp_path / "missing.npz", header_for(net), None)
+    expect_error(missing, "found 'header': not an mlp model file")
+
+
+def test_text_file(tmp_path):
+    path = tmp_path / "notes.npz"
+    path.write_text("sizes = [3, 4, 2]\n")
+    expect_error(path, "not an .npz file")
+
+
+def test_npy_file(tmp_path, net):
+    path = tmp_path / "params.npy"
+    np.save(path, net.params)
+    expect_error(path, "a single .npy array")
+
+
+def test_newer_format_version(tmp_path, net):
+    header = header_for(net, format_version=99, mlp_version="9.0")
+    path = write_npz(tmp_path / "v99.npz", header, net.params)
+    expect_error(path, r"format_version is 99: the file was written by a newer mlp "
+                 r"\('9.0'\).*upgrade mlp")
+    with pytest.raises(ModelFileError, match="newer mlp"):
+        mio.read_header(path)
+
+
+@pytest.mark.parametrize("version", [0, -1, "1", 1.0, True, None])
+def test_unsupported_format_version(tmp_path, net, version):
+    header = header_for(net, format_version=version)
+    path = write_npz(tmp_path / "v.npz", header, net.params)
+    expect_error(path, "format_version")
+
+
+def test_wrong_format(tmp_path, net):
+    path = write_npz(tmp_path / "f.npz", header_for(net, format="keras"), net.params)
+    expect_error(path, "format is 'keras', not 'mlp-model'")
+
+
+def test_sizes_params_mismatch(tmp_path, net):
+    other = mlp.MLP([3, 2], seed=0)
+    path = write_npz(tmp_path / "m.npz", header_for(other), net.params)
+    expect_error(path, "params array has 26 values but the header's sizes need 8")
+    path = write_npz(tmp_path / "m.npz", header_for(net), other.params)
+    expect_error(path, "params array has 8 values but the header's sizes need 26")
+    path = write_npz(tmp_path / "m.npz", header_for(net, n_params=25), net.params)
+    expect_error(path, r"n_params is 25 but sizes \[3, 4, 2\] have 26")
+
+
+@pytest.mark.parametrize("sizes, match", [
+    ([3], "needs at least 2 entries"),
+    ([3, 0], r"sizes\[1\] must be in"),
+    ([3, 2.0], r"sizes\[1\] must be an int"),
+    ("3,2", "sizes must be a list"),
+])
+def test_invalid_sizes(tmp_path, net, sizes, match):
+    path = write_npz(tmp_path / "s.npz", header_for(net, sizes=sizes), net.params)
+    expect_error(path, match)
+
+
+def test_non_finite_parameters(tmp_path, net):
+    bad = net.params.copy()
+    bad[7] = np.nan
+    path = write_npz(tmp_path / "nan.npz", header_for(net), bad)
+    expect_error(path, r"NaN or infinity \(first at params\[7\]\)")
+    bad[7] = np.inf
+    expect_error(write_npz(path, header_for(net), bad), "NaN or infinity")
+
+
+def test_params_of_the_wrong_dtype_or_shape(tmp_path, net):
+    path = write_npz(tmp_path / "f32.npz", header_for(net), net.params.astype(np.float32))
+    expect_error(path, "params array has dtype float32, expected float64")
+    path = write_npz(tmp_path / "2d.npz", header_for(net), net.params.reshape(2, 13))
+    expect_error(path, r"must be 1-D, got shape \(2, 13\)")
+
+
+@pytest.mark.parametrize("raw, match", [
+    (b"\xff\xfe{}", "not UTF-8"),
+    (b"{'format': 1}", "not valid JSON"),
+    (b"[1, 2]", "must be a JSON object, got a list"),
+    (b'{"format": "mlp-model", "format": "mlp-model"}', "appears twice"),
+    (b'{"x": NaN}', "NaN is not a JSON number"),
+    (b"[" * 100_000 + b"]" * 100_000, "not valid JSON"),
+], ids=["latin-1", "python-dict", "array", "duplicate-key", "nan", "deep-nesting"])
+def test_header_that_is_not_a_json_object(tmp_path, net, raw, match):
+    path = write_npz(tmp_path / "h.npz", raw, net.params)
+    expect_error(path, match)
+
+
+def test_header_of_the_wrong_dtype(tmp_path, net):
+    text = json.dumps(header_for(net))
+    path = tmp_path / "h.npz"
+    np.savez(path, header=np.array(text), params=net.params)
+    expect_error(path, "header array has dtype <U")
+
+
+@pytest.mark.parametrize("key", ["sizes", "n_params", "created", "metadata", "scaling"])
+def test_header_missing_a_key(tmp_path, net, key):
+    header = header_for(net)
+    del header[key]
+    path = write_npz(tmp_path / "h.npz", header, net.params)
+    expect_error(path, f"the header lacks '{key}'")
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"created": "yesterday"}, "created must be an ISO-8601 time"),
+    ({"mlp_version": 1}, "mlp_version must be a string"),
+    ({"metadata": None}, "metadata must be an object"),
+    ({"training": [1]}, "training must be an object or null"),
+])
+def test_header_with_bad_entries(tmp_path, net, changes, match):
+    path = write_npz(tmp_path / "h.npz", header_for(net, **changes), net.params)
+    expect_error(path, match)
+
+
+@pytest.mark.parametrize("scaling, match", [
+    ({"method": "minmax", "offset": [0, 0], "scale": [1, 1, 1]}, "must hold 3 numbers"),
+    ({"method": "minmax", "offset": [0, 0, 0], "scale": [1, 0, 1]}, r"\[1\] is 0"),
+    ({"method": "minmax", "offset": [0, None, 0], "scale": [1, 1, 1]}, "must hold numbers"),
+    ({"method": "minmax", "offset": [0, 0, 0], "scale": [1, True, 1]}, "must hold numbers"),
+    ({"method": "cubic", "offset": [0, 0, 0], "scale": [1, 1, 1]}, "must be one of"),
+    ({"method": "minmax"}, "missing offset, scale"),
+    ("minmax", "scaling must be a dict"),
+])
+def test_invalid_scaling_in_a_file(tmp_path, net, scaling, match):
+    path = write_npz(tmp_path / "s.npz", header_for(net, scaling=scaling), net.params)
+    expect_error(path, "the header's scaling is invalid: .*" + match)
+    with pytest.raises(ModelFileError, match=match):
+        mio.read_header(path)
+
+
+class _Marker:
+    """Unpickling this would create a file: evidence that a pickle was loaded."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+@pytest.mark.parametrize("name", ["params", "evil"])
+def test_pickled_objects_are_never_loaded(tmp_path, net, name):
+    marker = tmp_path / "pwned"
+    evil = np.array([_Marker(marker), 1.0], dtype=object)
+    path = tmp_path / "evil.npz"
+    if name == "params":
+        write_npz(path, header_for(net, n_params=2, sizes=[1, 1]), evil)
+        problem = "holds pickled Python objects"
+    else:
+        write_npz(path, header_for(net), net.params, evil=evil)
+        problem = "found 'evil', 'header', 'params'"
+    with zipfile.ZipFile(path) as z:  # the file does hold a pickle
+        assert b"pwned" in z.read(f"{name}.npy")
+    expect_error(path, problem)
+    with pytest.raises(ModelFileError):
+        mio.read_header(path)
+    assert not marker.exists()
+
+
+def test_oversized_header_is_refused_before_it_is_decompressed(tmp_path, net, monkeypatch):
+    # 2 MiB of JSON padding deflates to a few KiB: a small zip bomb.
+    header = header_for(net, metadata={"pad": " " * (2 * 2**20)})
+    path = write_npz(tmp_path / "bomb.npz", header, net.params, compressed=True)
+    assert path.stat().st_size < 50_000
+    opened = []
+    real_open = zipfile.ZipFile.open
+
+    def spy(self, name, *args, **kwargs):
+        opened.append(getattr(name, "filename", name))
+        return real_open(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", spy)
+    expect_error(path, r"header array takes 2,097,\d{3} bytes, more than the 1,052,672")
+    assert "header.npy" not in opened
+
+
+def test_oversized_params_are_refused_before_they_are_decompressed(
+        tmp_path, net, monkeypatch):
+    padded = np.concatenate([net.params, np.zeros(200_000)])
+    path = write_npz(tmp_path / "bomb.npz", header_for(net), padded, compressed=True)
+    opened = []
+    real_open = zipfile.ZipFile.open
+
+    def spy(self, name, *args, **kwargs):
+        opened.append(getattr(name, "filename", name))
+        return real_open(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", spy)
+    expect_error(path, "params array takes 1,600,336 bytes, more than the 4,304")
+    assert "params.npy" not in opened
+
+
+def test_every_single_byte_corruption_is_caught(tmp_path):
+    """Flipping any byte of a model file either is harmless (zip fields nobody reads)
+    or raises ModelFileError: never another exception, never different parameters."""
+    net = mlp.MLP([2, 2, 1], seed=0)
+    good = tmp_path / "good.npz"
+    mio.save(net, good)
+    data = good.read_bytes()
+    path = tmp_path / "bad.npz"
+    rejected = 0
+    for i in range(len(data)):
+        path.write_bytes(data[:i] + bytes([data[i] ^ 0x41]) + data[i + 1:])
+        try:
+            loaded = mio.load(path)
+        except ModelFileError:
+            rejected += 1
+        else:
+            assert same_bits(loaded, net), f"byte {i}"
+    assert rejected > len(data) // 2
+
+
+def test_every_truncation_is_caught(tmp_path):
+    net = mlp.MLP([2, 2, 1], seed=0)
+    good = tmp_path / "good.npz"
+    mio.save(net, good)
+    data = good.read_bytes()
+    path = tmp_path / "cut.npz"
+    for n in range(len(data)):
+        path.write_bytes(data[:n])
+        with pytest.raises(ModelFileError):
+            mio.load(path)
+
+
+def test_model_file_error(tmp_path):
+    error = ModelFileError("m.npz", "two\nlines")
+    assert isinstance(error, ValueError)
+    assert str(error) == "m.npz: two lines"
+    assert error.path == "m.npz" and error.problem == "two lines"
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is ModelFileError and str(again) == str(error)
+
+
+def npy_bytes(array):
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.asarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def write_zip(path, members, compression=zipfile.ZIP_STORED):
+    with zipfile.ZipFile(path, "w", compression=compression) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return path
+
+
+def test_trailing_bytes_in_a_member(tmp_path, net):
+    header = npy_bytes(np.frombuffer(json.dumps(header_for(net)).encode(), np.uint8))
+    params = npy_bytes(net.params) + b"\0" * 8  # checksummed, but not part of the array
+    path = write_zip(tmp_path / "t.npz", {"header.npy": header, "params.npy": params})
+    expect_error(path, "params array's member has 344 bytes, expected 336")
+
+
+def test_unsupported_zip_compression(tmp_path, net):
+    header = npy_bytes(np.frombuffer(json.dumps(header_for(net)).encode(), np.uint8))
+    path = write_zip(tmp_path / "bz.npz", {"header.npy": header,
+                                           "params.npy": npy_bytes(net.params)},
+                     compression=zipfile.ZIP_BZIP2)
+    expect_error(path, "compression method 12; only stored and deflated")
+
+
+def test_member_larger_than_the_file(tmp_path, saved):
+    data = bytearray(saved.read_bytes())
+    entry = bytes(data).rfind(b"PK\x01\x02")  # central directory entry of the last member
+    assert data[entry + 46: entry + 56] == b"params.npy"
+    data[entry + 20: entry + 24] = (10**9).to_bytes(4, "little")  # its compressed size
+    path = tmp_path / "big.npz"
+    path.write_bytes(bytes(data))
+    expect_error(path, "claims 1,000,000,000 bytes, more than the file holds")
