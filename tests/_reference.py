@@ -42,14 +42,18 @@ def cost(W, B, x, y):
     return 0.5 * sum((a - t) ** 2 for a, t in zip(aL, y))
 
 
-def backprop(W, B, x, y):
-    """(dW, dB) of one sample, as the seed derives them, for any depth L >= 1."""
+def backprop(W, B, x, y, cost="quadratic"):
+    """(dW, dB) of one sample, as the seed derives them, for any depth L >= 1. With
+    cost="cross_entropy" the output delta is a - y instead of (a - y) a (1 - a)."""
     acts = forward(W, B, x)
     L = len(W)
     dW = [None] * L
     dB = [None] * L
     aL = acts[L]
-    db = [(aL[j] - y[j]) * aL[j] * (1.0 - aL[j]) for j in range(len(aL))]
+    if cost == "quadratic":
+        db = [(aL[j] - y[j]) * aL[j] * (1.0 - aL[j]) for j in range(len(aL))]
+    else:
+        db = [aL[j] - y[j] for j in range(len(aL))]
     for l in range(L, 0, -1):          # layer l has weights W[l-1]
         prev = acts[l - 1]
         dB[l - 1] = db
@@ -102,27 +106,6 @@ def sgd_epoch(W, B, X, Y, order, batch_size, eta):
 
 # --- the training toolkit's options, straight from their definitions -------------------
 
-def backprop_options(W, B, x, y, cost):
-    """(dW, dB) of one sample for cost "quadratic" (the seed's) or "cross_entropy", whose
-    output delta is a - y."""
-    if cost == "quadratic":
-        return backprop(W, B, x, y)
-    acts = forward(W, B, x)
-    L = len(W)
-    dW = [None] * L
-    dB = [None] * L
-    aL = acts[L]
-    db = [aL[j] - y[j] for j in range(len(aL))]
-    for l in range(L, 0, -1):
-        prev = acts[l - 1]
-        dB[l - 1] = db
-        dW[l - 1] = [[db[j] * prev[i] for j in range(len(db))] for i in range(len(prev))]
-        if l > 1:
-            da = [sum(db[j] * W[l - 1][i][j] for j in range(len(db))) for i in range(len(prev))]
-            db = [da[i] * prev[i] * (1.0 - prev[i]) for i in range(len(prev))]
-    return dW, dB
-
-
 def cross_entropy(W, B, x, y):
     aL = forward(W, B, x)[-1]
     return -sum(t * math.log(a) + (1 - t) * math.log(1 - a) for a, t in zip(aL, y))
@@ -141,7 +124,7 @@ def train_epoch(W, B, X, Y, order, batch_size, eta, *, cost="quadratic", l2=0.0,
         sW = [[[0.0] * len(row) for row in Wl] for Wl in W]
         sB = [[0.0] * len(bl) for bl in B]
         for k in idx:
-            dW, dB = backprop_options(W, B, X[k], Y[k], cost)
+            dW, dB = backprop(W, B, X[k], Y[k], cost)
             for l in range(len(W)):
                 for i in range(len(W[l])):
                     for j in range(len(W[l][i])):

@@ -105,9 +105,19 @@ cdef void _layer(const double* a_in, Py_ssize_t m, Py_ssize_t n_in,
     mlp_simd_bias_sigmoid(b, a_out, m, n_out)
 
 
+cdef void _layer1(const double* a_in, Py_ssize_t n_in,
+                  const double* W, const double* b, Py_ssize_t n_out,
+                  double* a_out) noexcept nogil:
+    """a_out := sig(b + a_in @ W) for one row, with no BLAS call to pay for"""
+    mlp_rows_combine(a_in, n_in, W, n_out, a_out)
+    mlp_simd_bias_sigmoid(b, a_out, 1, n_out)
+
+
 cdef void _forward(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                   const double* x, Py_ssize_t m, double* acts) noexcept nogil:
-    """acts := [a_1, ..., a_L], a_l (m, n_l) = sig(b_l + a_{l-1} @ W_l), a_0 = x"""
+                   const double* x, Py_ssize_t m, double* acts,
+                   Py_ssize_t first=1) noexcept nogil:
+    """acts := [a_1, ..., a_L], a_l (m, n_l) = sig(b_l + a_{l-1} @ W_l), a_0 = x, from
+    layer `first` on (2 when acts already holds a_1). One row skips BLAS (_layer1)."""
     cdef Py_ssize_t l, n_in, n_out
     cdef const double* p = params
     cdef const double* a_in = x
@@ -115,7 +125,11 @@ cdef void _forward(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_l
     for l in range(1, n_layers + 1):
         n_in = sizes[l - 1]
         n_out = sizes[l]
-        _layer(a_in, m, n_in, p, p + n_in * n_out, n_out, a_out)
+        if l >= first:
+            if m == 1:
+                _layer1(a_in, n_in, p, p + n_in * n_out, n_out, a_out)
+            else:
+                _layer(a_in, m, n_in, p, p + n_in * n_out, n_out, a_out)
         p += n_in * n_out + n_out
         a_in = a_out
         a_out += m * n_out
@@ -234,14 +248,6 @@ cdef double _backprop(const double* params, const Py_ssize_t* sizes, Py_ssize_t 
     return total
 
 
-cdef void _layer1(const double* a_in, Py_ssize_t n_in,
-                  const double* W, const double* b, Py_ssize_t n_out,
-                  double* a_out) noexcept nogil:
-    """a_out := sig(b + a_in @ W) for one row, with no BLAS call to pay for"""
-    mlp_rows_combine(a_in, n_in, W, n_out, a_out)
-    mlp_simd_bias_sigmoid(b, a_out, 1, n_out)
-
-
 cdef double* _backward1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
                         const double* x, const double* acts, double* delta, double* spare,
                         double eta, double keep, Py_ssize_t last) noexcept nogil:
@@ -284,24 +290,6 @@ cdef double* _backward1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_la
     return delta
 
 
-cdef void _forward1(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                    const double* x, double* acts, Py_ssize_t first) noexcept nogil:
-    """acts := [a_1, ..., a_L] of one row, from layer `first` (1, or 2 when acts already
-    holds a_1)."""
-    cdef Py_ssize_t l, n_in, n_out
-    cdef const double* p = params
-    cdef const double* a_in = x
-    cdef double* a_out = acts
-    for l in range(1, n_layers + 1):
-        n_in = sizes[l - 1]
-        n_out = sizes[l]
-        if l >= first:
-            _layer1(a_in, n_in, p, p + n_in * n_out, n_out, a_out)
-        p += n_in * n_out + n_out
-        a_in = a_out
-        a_out += n_out
-
-
 cdef void _step1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
                    const double* x, const double* y, const mlp_train_options* o,
                    mlp_epoch_stats* stats, double* work) noexcept nogil:
@@ -312,7 +300,7 @@ cdef void _step1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
     cdef double* acts = work
     cdef double* delta = work + _acts_size(sizes, n_layers, 1)
     cdef double* a_L = delta - nL
-    _forward1(params, sizes, n_layers, x, acts, 1)
+    _forward(params, sizes, n_layers, x, 1, acts)
     stats.correct += _correct(a_L, y, 1, nL)
     stats.cost += _output_delta(a_L, y, nL, delta, o.cost)
     _backward1(params, sizes, n_layers, x, acts, delta, delta + wmax, o.eta,
@@ -350,7 +338,7 @@ cdef void _epoch1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
             bad_row[0] = order[k]
             return
         mlp_simd_bias_sigmoid(b1, acts, 1, n1)
-        _forward1(params, sizes, L, xk, acts, 2)
+        _forward(params, sizes, L, xk, 1, acts, 2)
         stats.correct += _correct(a_L, yk, 1, nL)
         stats.cost += _output_delta(a_L, yk, nL, delta, o.cost)
         if L > 1:
