@@ -26,6 +26,8 @@ cdef extern from "_simd.h" nogil:
     void mlp_simd_bias_sigmoid(const double* b, double* z, Py_ssize_t m,
                                Py_ssize_t n) noexcept
     int mlp_simd_all_finite(const double* x, Py_ssize_t n) noexcept
+    void mlp_safe_combine(const double* a, Py_ssize_t n_in, const double* W,
+                          Py_ssize_t n_out, double* z) noexcept
     void mlp_prefetch_rows(const double* x, const Py_ssize_t* order, Py_ssize_t count,
                            Py_ssize_t n) noexcept
 
@@ -97,11 +99,24 @@ cdef inline bint _bad_block(Py_ssize_t block) noexcept nogil:
 
 # --- kernels (trusting) ----------------------------------------------------------------
 
+cdef inline void _finite_sums(const double* a_in, Py_ssize_t m, Py_ssize_t n_in,
+                              const double* W, Py_ssize_t n_out, double* z) noexcept nogil:
+    """Redo, overflow-free, the rows of z = a_in @ W that came out NaN or infinite: with
+    finite inputs and weights the outputs are then always finite (sig(+-inf) is 1 or 0)."""
+    cdef Py_ssize_t i
+    if mlp_simd_all_finite(z, m * n_out):
+        return
+    for i in range(m):
+        if not mlp_simd_all_finite(z + i * n_out, n_out):
+            mlp_safe_combine(a_in + i * n_in, n_in, W, n_out, z + i * n_out)
+
+
 cdef void _layer(const double* a_in, Py_ssize_t m, Py_ssize_t n_in,
                  const double* W, const double* b, Py_ssize_t n_out,
                  double* a_out) noexcept nogil:
     """a_out := sig(b + a_in @ W); a_in (m, n_in), W (n_in, n_out), a_out (m, n_out)."""
     _gemm(b'N', b'N', m, n_out, n_in, 1.0, a_in, n_in, W, n_out, 0.0, a_out, n_out)
+    _finite_sums(a_in, m, n_in, W, n_out, a_out)
     mlp_simd_bias_sigmoid(b, a_out, m, n_out)
 
 
@@ -110,6 +125,7 @@ cdef void _layer1(const double* a_in, Py_ssize_t n_in,
                   double* a_out) noexcept nogil:
     """a_out := sig(b + a_in @ W) for one row, with no BLAS call to pay for"""
     mlp_rows_combine(a_in, n_in, W, n_out, a_out)
+    _finite_sums(a_in, 1, n_in, W, n_out, a_out)
     mlp_simd_bias_sigmoid(b, a_out, 1, n_out)
 
 
@@ -337,6 +353,7 @@ cdef void _epoch1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
         if bad_row != NULL and not mlp_simd_all_finite(xk, n0):
             bad_row[0] = order[k]
             return
+        _finite_sums(xk, 1, n0, W1, n1, acts)
         mlp_simd_bias_sigmoid(b1, acts, 1, n1)
         _forward(params, sizes, L, xk, 1, acts, 2)
         stats.correct += _correct(a_L, yk, 1, nL)

@@ -18,6 +18,7 @@
 #ifndef MLP_SIMD_H
 #define MLP_SIMD_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -67,6 +68,31 @@ static void mlp_rows_combine(const double *restrict a, ptrdiff_t n_in,
             for (ptrdiff_t j = 0; j < n_out; ++j)
                 z[j] += c * w[j];
         }
+    }
+}
+
+/* z[j] := sum_i a[i] W[i, j] for one row whose plain sum overflowed (inf - inf is NaN),
+ * computed so that it cannot: with sa = max_i |a[i]| and, per output j, sw = max_i
+ * |W[i, j]|, z[j] = sa (sw s), s = sum_i (a[i]/sa)(W[i, j]/sw), whose terms are at most 1 in
+ * size. The result is finite or +-inf, never NaN. Slow (a column scan per output), so only
+ * for rows that came out non-finite. */
+static void mlp_safe_combine(const double *restrict a, ptrdiff_t n_in,
+                             const double *restrict W, ptrdiff_t n_out, double *restrict z)
+{
+    double sa = 0.0;
+    for (ptrdiff_t i = 0; i < n_in; ++i)
+        sa = fabs(a[i]) > sa ? fabs(a[i]) : sa;
+    for (ptrdiff_t j = 0; j < n_out; ++j) {
+        double sw = 0.0, s = 0.0;
+        for (ptrdiff_t i = 0; i < n_in; ++i)
+            sw = fabs(W[i * n_out + j]) > sw ? fabs(W[i * n_out + j]) : sw;
+        if (sa == 0.0 || sw == 0.0) {
+            z[j] = 0.0;
+            continue;
+        }
+        for (ptrdiff_t i = 0; i < n_in; ++i)
+            s += (a[i] / sa) * (W[i * n_out + j] / sw);
+        z[j] = s == 0.0 ? 0.0 : sa * (sw * s);
     }
 }
 
