@@ -41,6 +41,16 @@ cdef extern from "_simd.h" nogil:
                                  double keep, const double* a_next,
                                  double* z_next) noexcept
 
+cdef extern from "_lock.h" nogil:
+    ctypedef struct mlp_rwlock:
+        pass
+    int mlp_rwlock_init(mlp_rwlock* lock) noexcept
+    void mlp_rwlock_destroy(mlp_rwlock* lock) noexcept
+    void mlp_rwlock_read(mlp_rwlock* lock) noexcept
+    void mlp_rwlock_write(mlp_rwlock* lock) noexcept
+    void mlp_rwlock_unlock_read(mlp_rwlock* lock) noexcept
+    void mlp_rwlock_unlock_write(mlp_rwlock* lock) noexcept
+
 C_API_VERSION = MLP_C_API_VERSION
 QUADRATIC = MLP_QUADRATIC
 CROSS_ENTROPY = MLP_CROSS_ENTROPY
@@ -652,6 +662,71 @@ cdef int mlp_train_epoch(double* params, double* velocity, const Py_ssize_t* siz
 
 
 # --- the Python boundary -----------------------------------------------------------------
+
+cdef class ParamLock:
+    """A readers-writer lock for one network's parameters. The kernels below take it (with
+    the GIL released while they wait): predict and gradient as readers, any number at
+    once; train_epoch as the writer, for one call. ``write()`` and ``read()`` are context
+    managers for Python code that touches the parameters."""
+
+    cdef mlp_rwlock lock
+
+    def __cinit__(self):
+        if mlp_rwlock_init(&self.lock) != 0:
+            raise MemoryError("could not create a parameter lock")
+
+    def __dealloc__(self):
+        mlp_rwlock_destroy(&self.lock)
+
+    def write(self):
+        """Context manager: hold the lock as the writer."""
+        return _Held(self, True)
+
+    def read(self):
+        """Context manager: hold the lock as a reader."""
+        return _Held(self, False)
+
+
+cdef class _Held:
+    cdef ParamLock owner
+    cdef bint writing
+
+    def __cinit__(self, ParamLock owner, bint writing):
+        self.owner = owner
+        self.writing = writing
+
+    def __enter__(self):
+        with nogil:
+            if self.writing:
+                mlp_rwlock_write(&self.owner.lock)
+            else:
+                mlp_rwlock_read(&self.owner.lock)
+        return self
+
+    def __exit__(self, *exc):
+        if self.writing:
+            mlp_rwlock_unlock_write(&self.owner.lock)
+        else:
+            mlp_rwlock_unlock_read(&self.owner.lock)
+        return False
+
+
+cdef inline void _lock(ParamLock lock, bint writing) noexcept nogil:
+    if lock is not None:
+        if writing:
+            mlp_rwlock_write(&lock.lock)
+        else:
+            mlp_rwlock_read(&lock.lock)
+
+
+cdef inline void _unlock(ParamLock lock, bint writing) noexcept nogil:
+    if lock is not None:
+        if writing:
+            mlp_rwlock_unlock_write(&lock.lock)
+        else:
+            mlp_rwlock_unlock_read(&lock.lock)
+
+
 # Each function checks the buffer lengths its C call relies on, in O(1), raising ValueError
 # naming the buffer; the C API itself checks sizes, row counts and the index order.
 
@@ -749,7 +824,7 @@ def all_finite(const double[::1] x):
 
 def predict(const double[::1] params, const Py_ssize_t[::1] sizes,
             const double[:, ::1] x, double[:, ::1] out, double[::1] work,
-            Py_ssize_t block, bint check_finite=False):
+            Py_ssize_t block, bint check_finite=False, ParamLock lock=None):
     """out := a_L(x). Returns -1, or with ``check_finite`` the first row of x holding NaN
     or infinity (each block is checked just before it is used, while it is in cache; the
     rows of out from that block on are not written)."""
@@ -763,6 +838,7 @@ def predict(const double[::1] params, const Py_ssize_t[::1] sizes,
     if n == 0:
         return -1
     with nogil:
+        _lock(lock, False)
         if not check_finite:
             status = mlp_predict(&params[0], &sizes[0], L, &x[0, 0], n, &out[0, 0],
                                  _ptr(work), block)
@@ -778,6 +854,7 @@ def predict(const double[::1] params, const Py_ssize_t[::1] sizes,
                 status = mlp_predict(&params[0], &sizes[0], L, &x[start, 0], m,
                                      &out[start, 0], _ptr(work), block)
                 start += m
+        _unlock(lock, False)
     _check(status, "block")
     return bad
 
@@ -785,7 +862,7 @@ def predict(const double[::1] params, const Py_ssize_t[::1] sizes,
 def gradient(const double[::1] params, const Py_ssize_t[::1] sizes,
              const double[:, ::1] x, const double[:, ::1] y,
              double[::1] out, double alpha, double[::1] work, Py_ssize_t block,
-             int cost=MLP_QUADRATIC):
+             int cost=MLP_QUADRATIC, ParamLock lock=None):
     """out := out + alpha sum_rows dC/dparams; returns sum_rows C. cost: an mlp_cost."""
     cdef Py_ssize_t L = _layers(sizes)
     cdef Py_ssize_t n = x.shape[0]
@@ -801,8 +878,10 @@ def gradient(const double[::1] params, const Py_ssize_t[::1] sizes,
     if n == 0:
         return 0.0
     with nogil:
+        _lock(lock, False)
         total = _gradient(&params[0], &sizes[0], L, &x[0, 0], &y[0, 0], n, &out[0], alpha,
                           cost, &work[0], block)
+        _unlock(lock, False)
     return total
 
 
@@ -810,7 +889,8 @@ def train_epoch(double[::1] params, double[::1] velocity, const Py_ssize_t[::1] 
                 const double[:, ::1] x, const double[:, ::1] y,
                 const Py_ssize_t[::1] order, Py_ssize_t batch, double eta,
                 double[::1] work, *, int cost=MLP_QUADRATIC, double weight_decay=0.0,
-                double momentum=0.0, bint nesterov=False, bint check_finite=False):
+                double momentum=0.0, bint nesterov=False, bint check_finite=False,
+                ParamLock lock=None):
     """One epoch over the rows ``order`` (mlp_train_epoch). ``velocity`` may be empty when
     momentum is 0. Returns ``(cost, correct, bad_row)``: the sum of C and the count of
     rows whose largest output is at their largest target, each measured before its
@@ -841,7 +921,9 @@ def train_epoch(double[::1] params, double[::1] velocity, const Py_ssize_t[::1] 
     with nogil:
         status = _epoch_status(&sizes[0], L, rows, &order[0], n, batch, &o, v)
         if status == MLP_OK:
+            _lock(lock, True)
             _train_epoch(&params[0], v, &sizes[0], L, &x[0, 0], &y[0, 0], &order[0], n,
                          batch, &o, &stats, &work[0], &bad if check_finite else NULL)
+            _unlock(lock, True)
     _check(status, "batch")
     return stats.cost, stats.correct, bad

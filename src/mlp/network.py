@@ -92,9 +92,14 @@ class MLP:
 
     Notes
     -----
-    Training and prediction release the GIL. Several threads may call ``predict``,
-    ``cost``, ``gradient`` and ``accuracy`` on one network at once; ``fit`` must not run
-    while another thread uses the same network.
+    Training and prediction release the GIL. Any number of threads may call ``predict``,
+    ``cost``, ``gradient`` and ``accuracy`` on one network at once. While one thread runs
+    ``fit`` or ``partial_fit``, others may predict with the same network: the parameters
+    are read and written under a readers-writer lock, one kernel call (a whole number of
+    mini-batches, about a tenth of a second) at a time, so a prediction always sees the
+    parameters between two mini-batches, never half of an update. Two ``fit`` calls on one
+    network at once do not crash, but their updates interleave; don't. Writing to
+    ``params``/``weights`` directly is not synchronised.
 
     Examples
     --------
@@ -186,6 +191,9 @@ class MLP:
         self._params = np.empty(_core.n_params(self._sizes_arr))
         self._weights, self._biases = self._carve(self._params)
         self._velocity: Array | None = None  # momentum's, laid out like params
+        # predict/cost/gradient read the parameters under this lock, fit writes them under
+        # it one kernel call at a time: readers never see half a mini-batch.
+        self._lock = _core.ParamLock()
 
     def _carve(self, flat: Array) -> tuple[list[Array], list[Array]]:
         """Per-layer views ``(weights, biases)`` of a vector laid out like ``params``."""
@@ -234,12 +242,19 @@ class MLP:
 
     def copy(self) -> MLP:
         """An independent network with a copy of the parameters."""
-        return MLP.from_weights(self._weights, self._biases)
+        with self._lock.read():
+            return MLP.from_weights(self._weights, self._biases)
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle (and ``copy.deepcopy``) as the sizes, the parameters and the momentum
         velocity: plain arrays, restored exactly."""
-        return (_unpickle, (self._sizes, self._params.copy(), self._velocity))
+        with self._lock.read():
+            return (_unpickle, (self._sizes, self._params.copy(), self._velocity))
+
+    def _restore(self, values: Array) -> None:
+        """params := values, under the write lock."""
+        with self._lock.write():
+            self._params[...] = values
 
     def save(self, path: str | os.PathLike[str], *, metadata: dict[str, Any] | None = None,
              scaling: dict[str, Any] | None = None,
@@ -260,7 +275,8 @@ class MLP:
         block = min(x.shape[0], _BLOCK)
         out = np.empty((x.shape[0], self._sizes[-1]))
         work = np.empty(_core.predict_work_size(self._sizes_arr, block))
-        bad = _core.predict(self._params, self._sizes_arr, x, out, work, block, True)
+        bad = _core.predict(self._params, self._sizes_arr, x, out, work, block, True,
+                            self._lock)
         if bad >= 0:
             raise non_finite_row(name, bad)
         return out
@@ -340,7 +356,8 @@ class MLP:
         block = min(n, _BLOCK)
         grad = np.zeros_like(self._params)
         work = np.empty(_core.gradient_work_size(self._sizes_arr, block))
-        _core.gradient(self._params, self._sizes_arr, x, y, grad, 1.0 / n, work, block, kind)
+        _core.gradient(self._params, self._sizes_arr, x, y, grad, 1.0 / n, work, block, kind,
+                       self._lock)
         dW, db = self._carve(grad)
         if l2:
             for g, W in zip(dW, self._weights):
@@ -526,7 +543,7 @@ class MLP:
                 try:
                     eta_now = rates.for_epoch(epoch)
                 except ValueError:  # a schedule's bad eta: leave the network as it was
-                    self._params[...] = start_params
+                    self._restore(start_params)
                     raise
                 record = self._epoch(x, y, labels, order, options, eta_now, epoch,
                                      progress)
@@ -550,14 +567,14 @@ class MLP:
                     history.stop_reason = stop
                     break
         except _NonFinite as exc:
-            self._params[...] = start_params
+            self._restore(start_params)
             raise non_finite_row("X", exc.row) from None
         except KeyboardInterrupt as exc:
             history.stop_reason = "interrupted"
             exc.history = history  # type: ignore[attr-defined]
             raise
         if early_stopping and best is not None:
-            self._params[...] = best
+            self._restore(best)
             history.best_epoch = monitor.best_epoch
         return history
 
@@ -636,10 +653,10 @@ class MLP:
                 self._params, velocity, self._sizes_arr, x, y, order[lo : lo + segment],
                 batch, eta, work, cost=options.cost, weight_decay=options.l2 / n,
                 momentum=options.momentum, nesterov=options.nesterov,
-                check_finite=epoch == 1,
+                check_finite=epoch == 1, lock=self._lock,
             )
             if bad >= 0:
-                self._params[...] = before
+                self._restore(before)
                 velocity[...] = velocity_before
                 raise _NonFinite(bad)
             total += cost
@@ -648,7 +665,7 @@ class MLP:
                 done = min(lo + segment, n)
                 progress(epoch, done, n, total / done)
         if not _core.all_finite(self._params):
-            self._params[...] = before
+            self._restore(before)
             velocity[...] = velocity_before
             raise FloatingPointError(
                 f"training diverged in epoch {epoch}: parameters became NaN or "
