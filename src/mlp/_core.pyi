@@ -1,4 +1,7 @@
 # Type stubs for the Python boundary of the compiled core (see _core.pyx / _core.pxd).
+from contextlib import AbstractContextManager
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -9,6 +12,10 @@ C_API_VERSION: int
 QUADRATIC: int
 CROSS_ENTROPY: int
 
+class ParamLock:
+    def write(self) -> AbstractContextManager[Any]: ...
+    def read(self) -> AbstractContextManager[Any]: ...
+
 def n_params(sizes: _I) -> int: ...
 def predict_work_size(sizes: _I, block: int) -> int: ...
 def gradient_work_size(sizes: _I, block: int) -> int: ...
@@ -16,7 +23,14 @@ def epoch_work_size(sizes: _I, batch: int) -> int: ...
 def sigmoid(x: _F) -> None: ...
 def all_finite(x: _F) -> bool: ...
 def predict(
-    params: _F, sizes: _I, x: _F, out: _F, work: _F, block: int, check_finite: bool = ...
+    params: _F,
+    sizes: _I,
+    x: _F,
+    out: _F,
+    work: _F,
+    block: int,
+    check_finite: bool = ...,
+    lock: ParamLock | None = ...,
 ) -> int: ...
 def gradient(
     params: _F,
@@ -28,6 +42,7 @@ def gradient(
     work: _F,
     block: int,
     cost: int = ...,
+    lock: ParamLock | None = ...,
 ) -> float: ...
 def train_epoch(
     params: _F,
@@ -45,4 +60,5 @@ def train_epoch(
     momentum: float = ...,
     nesterov: bool = ...,
     check_finite: bool = ...,
+    lock: ParamLock | None = ...,
 ) -> tuple[float, int, int]: ...
