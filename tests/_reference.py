@@ -82,26 +82,9 @@ def mean_gradient(W, B, X, Y):
 
 def sgd_epoch(W, B, X, Y, order, batch_size, eta):
     """One epoch of the book's SGD, in place: for each mini-batch of m samples (consecutive
-    in ``order``, the last one possibly shorter), w -= eta/m * sum dw, b -= eta/m * sum db."""
-    for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
-        m = len(idx)
-        sW = [[[0.0] * len(row) for row in Wl] for Wl in W]
-        sB = [[0.0] * len(bl) for bl in B]
-        for k in idx:
-            dW, dB = backprop(W, B, X[k], Y[k])
-            for l in range(len(W)):
-                for i in range(len(W[l])):
-                    for j in range(len(W[l][i])):
-                        sW[l][i][j] += dW[l][i][j]
-                for j in range(len(B[l])):
-                    sB[l][j] += dB[l][j]
-        for l in range(len(W)):
-            for i in range(len(W[l])):
-                for j in range(len(W[l][i])):
-                    W[l][i][j] -= eta / m * sW[l][i][j]
-            for j in range(len(B[l])):
-                B[l][j] -= eta / m * sB[l][j]
+    in ``order``, the last one possibly shorter), w -= eta/m * sum dw, b -= eta/m * sum db.
+    (train_epoch below with its defaults.)"""
+    train_epoch(W, B, X, Y, order, batch_size, eta)
 
 
 # --- the training toolkit's options, straight from their definitions -------------------

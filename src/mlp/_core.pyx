@@ -124,26 +124,21 @@ cdef inline void _finite_sums(const double* a_in, Py_ssize_t m, Py_ssize_t n_in,
 cdef void _layer(const double* a_in, Py_ssize_t m, Py_ssize_t n_in,
                  const double* W, const double* b, Py_ssize_t n_out,
                  double* a_out) noexcept nogil:
-    """a_out := sig(b + a_in @ W); a_in (m, n_in), W (n_in, n_out), a_out (m, n_out)."""
-    _gemm(b'N', b'N', m, n_out, n_in, 1.0, a_in, n_in, W, n_out, 0.0, a_out, n_out)
+    """a_out := sig(b + a_in @ W); a_in (m, n_in), W (n_in, n_out), a_out (m, n_out).
+    One row skips BLAS: a sum of rows of W, whose fixed cost is lower than a GEMM call's."""
+    if m == 1:
+        mlp_rows_combine(a_in, n_in, W, n_out, a_out)
+    else:
+        _gemm(b'N', b'N', m, n_out, n_in, 1.0, a_in, n_in, W, n_out, 0.0, a_out, n_out)
     _finite_sums(a_in, m, n_in, W, n_out, a_out)
     mlp_simd_bias_sigmoid(b, a_out, m, n_out)
-
-
-cdef void _layer1(const double* a_in, Py_ssize_t n_in,
-                  const double* W, const double* b, Py_ssize_t n_out,
-                  double* a_out) noexcept nogil:
-    """a_out := sig(b + a_in @ W) for one row, with no BLAS call to pay for"""
-    mlp_rows_combine(a_in, n_in, W, n_out, a_out)
-    _finite_sums(a_in, 1, n_in, W, n_out, a_out)
-    mlp_simd_bias_sigmoid(b, a_out, 1, n_out)
 
 
 cdef void _forward(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
                    const double* x, Py_ssize_t m, double* acts,
                    Py_ssize_t first=1) noexcept nogil:
     """acts := [a_1, ..., a_L], a_l (m, n_l) = sig(b_l + a_{l-1} @ W_l), a_0 = x, from
-    layer `first` on (2 when acts already holds a_1). One row skips BLAS (_layer1)."""
+    layer `first` on (2 when acts already holds a_1)."""
     cdef Py_ssize_t l, n_in, n_out
     cdef const double* p = params
     cdef const double* a_in = x
@@ -152,10 +147,7 @@ cdef void _forward(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_l
         n_in = sizes[l - 1]
         n_out = sizes[l]
         if l >= first:
-            if m == 1:
-                _layer1(a_in, n_in, p, p + n_in * n_out, n_out, a_out)
-            else:
-                _layer(a_in, m, n_in, p, p + n_in * n_out, n_out, a_out)
+            _layer(a_in, m, n_in, p, p + n_in * n_out, n_out, a_out)
         p += n_in * n_out + n_out
         a_in = a_out
         a_out += m * n_out
@@ -547,10 +539,7 @@ cdef int mlp_predict(const double* params, const Py_ssize_t* sizes, Py_ssize_t n
                 a_out = out + start * n_out
             else:
                 a_out = work + (l % 2) * half
-            if m == 1:
-                _layer1(a_in, n_in, p, p + n_in * n_out, n_out, a_out)
-            else:
-                _layer(a_in, m, n_in, p, p + n_in * n_out, n_out, a_out)
+            _layer(a_in, m, n_in, p, p + n_in * n_out, n_out, a_out)
             p += n_in * n_out + n_out
             a_in = a_out
         start += m

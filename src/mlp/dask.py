@@ -772,8 +772,7 @@ def fit(
                 )
             record: dict[str, Any] = {"epoch": epoch, "eta": eta, "cost": total / n}
             if step.l2:
-                record["l2_penalty"] = step.l2 / (2.0 * n) * float(
-                    sum(np.vdot(W, W) for W in weights))
+                record["l2_penalty"] = net._l2_penalty(step.l2, n)
             record["seconds"] = time.perf_counter() - start
             history.append(record)
     except KeyboardInterrupt as exc:
