@@ -209,3 +209,21 @@ def test_progress_bar_draws_on_a_terminal_only():
     quiet = io.StringIO()
     ProgressBar(3, stream=quiet).update(1, 100, 100, 0.2)  # StringIO is not a terminal
     assert quiet.getvalue() == ""
+
+
+def test_idx_folders_train_on_train_files_and_evaluate_on_test_files(tmp_path):
+    rng = np.random.default_rng(5)
+    for prefix, n in (("train", 200), ("t10k", 50)):
+        labels = rng.integers(0, 2, n).astype(np.uint8)
+        images = (labels[:, None, None] * 200 + rng.integers(0, 50, (n, 3, 3))).astype(np.uint8)
+        for what, data in (("images-idx3", images), ("labels-idx1", labels)):
+            header = bytes([0, 0, 8, data.ndim]) + b"".join(
+                int(d).to_bytes(4, "big") for d in data.shape)
+            (tmp_path / f"{prefix}-{what}-ubyte").write_bytes(header + data.tobytes())
+    model = tmp_path / "m.npz"
+    result = run("train", str(tmp_path), "--epochs", "5", "--quiet", "--out", str(model))
+    assert result.returncode == 0, result.stderr
+    result = run("evaluate", str(model), str(tmp_path))
+    assert result.returncode == 0 and "50 samples" in result.stdout, result.stderr
+    result = run("evaluate", str(model), str(tmp_path), "--kind", "train")
+    assert result.returncode == 0 and "200 samples" in result.stdout

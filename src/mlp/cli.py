@@ -72,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="CSV, .npz or IDX file/folder (default: the bundled UCI digits)")
     train.add_argument("--label-column", type=_column, default=-1, metavar="COL",
                        help="CSV column of the labels: index or header name (default: -1)")
+    train.add_argument("--kind", choices=("train", "test"), default="train",
+                       help="which files of an IDX folder (default: train)")
     train.add_argument("--sizes", type=_sizes, metavar="N,...,N",
                        help="layer sizes (default: features,30,outputs)")
     train.add_argument("--epochs", type=int, default=30, help="default: 30")
@@ -101,6 +103,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("model", metavar="MODEL")
     evaluate.add_argument("data", metavar="DATA")
     evaluate.add_argument("--label-column", type=_column, default=-1, metavar="COL")
+    evaluate.add_argument("--kind", choices=("train", "test"), default="test",
+                          help="which files of an IDX folder (default: test)")
     evaluate.add_argument("--json", metavar="FILE", help="write the metrics as JSON")
 
     predict = commands.add_parser("predict", help="the model's outputs for DATA, as CSV")
@@ -109,6 +113,8 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--label-column", type=_column, default=None, metavar="COL",
                          help="CSV column to ignore (default: the last one, if the file "
                               "has one column more than the model's inputs)")
+    predict.add_argument("--kind", choices=("train", "test"), default="test",
+                         help="which files of an IDX folder (default: test)")
     predict.add_argument("--out", metavar="CSV", help="write here instead of stdout")
 
     info = commands.add_parser("info", help="what a model file holds")
@@ -170,7 +176,7 @@ def _train(args: argparse.Namespace) -> int:
         X, y = load_digits()
         name = "the UCI digits"
     else:
-        X, y = load_data(args.data, label_column=args.label_column)
+        X, y = load_data(args.data, label_column=args.label_column, kind=args.kind)
         name = args.data
     if y is None:
         raise CommandError(f"{name} has no labels or targets (see --label-column)")
@@ -274,7 +280,7 @@ def _load_model(path: str) -> tuple[MLP, dict[str, Any]]:
 
 def _evaluate(args: argparse.Namespace) -> int:
     net, header = _load_model(args.model)
-    X, y = load_data(args.data, label_column=args.label_column)
+    X, y = load_data(args.data, label_column=args.label_column, kind=args.kind)
     _features(X, net.sizes[0], args.data)
     _targets(y, net.sizes[-1], args.data)
     X = apply_scaling(X, header.get("scaling"))
@@ -294,9 +300,9 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     net, header = _load_model(args.model)
     column = args.label_column
-    X, _ = load_data(args.data, label_column=column)
+    X, _ = load_data(args.data, label_column=column, kind=args.kind)
     if column is None and X.shape[1] == net.sizes[0] + 1 and not args.data.endswith(".npz"):
-        X, _ = load_data(args.data, label_column=-1)
+        X, _ = load_data(args.data, label_column=-1, kind=args.kind)
     _features(X, net.sizes[0], args.data)
     outputs = net.predict(apply_scaling(X, header.get("scaling")))
     head = ["prediction"] + [f"output_{j}" for j in range(outputs.shape[1])]
