@@ -233,3 +233,14 @@ def test_bad_options_are_rejected_before_training(options, error, words):
         with pytest.raises(error):
             net.partial_fit(X, labels, **options)
         np.testing.assert_array_equal(net.params, before)
+
+
+def test_non_finite_rows_held_out_by_the_split_are_caught_before_training():
+    net, X, labels, _ = problem([4, 3], n=50)
+    perm = np.random.default_rng(7).permutation(50)
+    X = X.copy()
+    X[perm[0], 1] = np.nan  # the first row the split holds out
+    before = net.params.copy()
+    with pytest.raises(ValueError, match=rf"X contains NaN or infinity \(row {perm[0]}\)"):
+        net.fit(X, labels, epochs=3, validation_split=0.2, seed=7)
+    np.testing.assert_array_equal(net.params, before)

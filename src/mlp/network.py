@@ -701,6 +701,11 @@ class MLP:
                 f"side; {fraction} of {n} samples holds out {n_val}")
         perm = rng.permutation(n)
         val, train = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+        # The held-out rows are never trained on, so the epochs do not check them: check
+        # them here, before anything changes.
+        bad = np.flatnonzero(~np.isfinite(x[val]).all(axis=1))
+        if bad.size:
+            raise non_finite_row("X", int(val[bad[0]]))
         val_labels = labels[val] if labels is not None else one_hot_labels(y[val])
         return (x[train], y[train], labels[train] if labels is not None else None,
                 (x[val], y[val], val_labels))
