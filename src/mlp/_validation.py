@@ -115,6 +115,15 @@ def _float64_finite(
     return x
 
 
+def diverged(epoch: int, eta: float) -> FloatingPointError:
+    """The error for an epoch whose parameters became NaN or infinite (and were restored)."""
+    return FloatingPointError(
+        f"training diverged in epoch {epoch}: parameters became NaN or infinite "
+        f"(eta={eta}). They were restored to their values before that epoch. Try a smaller "
+        "eta, or scale the inputs to about [0, 1]."
+    )
+
+
 def non_finite_row(name: str, row: int) -> ValueError:
     """The error for a row of ``name`` found to hold NaN or infinity."""
     return ValueError(f"{name} contains NaN or infinity (row {row})")

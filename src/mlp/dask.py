@@ -62,7 +62,7 @@ except ImportError as exc:  # not installed
     raise ImportError(_INSTALL_HINT, name="dask") from exc
 
 from mlp import _core
-from mlp._validation import as_inputs, as_targets, check_int, check_positive
+from mlp._validation import as_inputs, as_targets, check_int, check_positive, diverged
 from mlp.network import _BLOCK, MLP, _rng
 from mlp.training import History, StepOptions
 
@@ -765,11 +765,7 @@ def fit(
                                 step.nesterov)
             if not _core.all_finite(params):
                 _restore(net, epoch_state)
-                raise FloatingPointError(
-                    f"training diverged in epoch {epoch}: parameters became NaN or "
-                    f"infinite (eta={eta}). They were restored to their values before "
-                    "that epoch. Try a smaller eta, or scale the inputs to about [0, 1]."
-                )
+                raise diverged(epoch, eta)
             record: dict[str, Any] = {"epoch": epoch, "eta": eta, "cost": total / n}
             if step.l2:
                 record["l2_penalty"] = net._l2_penalty(step.l2, n)

@@ -21,6 +21,7 @@ from mlp._validation import (
     check_int,
     check_positive,
     check_sizes,
+    diverged,
     non_finite_row,
     one_hot_labels,
 )
@@ -667,11 +668,7 @@ class MLP:
         if not _core.all_finite(self._params):
             self._restore(before)
             velocity[...] = velocity_before
-            raise FloatingPointError(
-                f"training diverged in epoch {epoch}: parameters became NaN or "
-                f"infinite (eta={eta}). They were restored to their values before "
-                "that epoch. Try a smaller eta, or scale the inputs to about [0, 1]."
-            )
+            raise diverged(epoch, eta)
         record: dict[str, Any] = {"epoch": epoch, "eta": eta, "cost": total / n}
         if labels is not None:
             record["accuracy"] = correct / n
