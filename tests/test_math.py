@@ -120,6 +120,43 @@ def test_random_architectures_match_reference(sizes, n, batch_size, seed):
         np.testing.assert_allclose(net.biases[l], B[l], rtol=1e-11, atol=1e-13)
 
 
+@pytest.fixture(params=["avx512", "plain"])
+def single_sample_kernels(request):
+    """Run the single-sample path with its AVX-512 kernels, then with the plain loops."""
+    from mlp import _core
+
+    was = _core._avx512_kernels()
+    if request.param == "avx512" and not was:
+        pytest.skip("no AVX-512 kernels on this CPU or build")
+    _core._avx512_kernels(request.param == "avx512")
+    yield request.param
+    _core._avx512_kernels(was)
+
+
+# First-layer widths that reach every branch of the single-sample kernels (_avx512.h):
+# flat blocks of 8, 4 and 2 rows, permuted (n < 8) and blended lanes, strided chunks with and
+# without a tail, and more than one chunk.
+KERNEL_WIDTHS = [1, 3, 6, 8, 10, 13, 24, 30, 31, 33, 40, 100, 129, 136, 300]
+
+
+@pytest.mark.parametrize("l2", [0.0, 3.0])
+@pytest.mark.parametrize("n1", KERNEL_WIDTHS)
+def test_single_sample_epochs_match_reference_at_every_width(n1, l2, single_sample_kernels):
+    # 19 inputs: blocks of 8, 4 or 2 rows leave 3 or 1 rows over; the first 8 inputs are
+    # zero in every sample, so with l2 = 0 whole blocks are skipped, and a third of the rest
+    # are zero too.
+    sizes = [19, n1, 3]
+    net, X, Y = make_problem(sizes, 5, seed=n1)
+    X[:, :8] = 0.0
+    X[np.random.default_rng(n1).random(X.shape) < 1 / 3] = 0.0
+    W, B = ref.to_lists(net.weights, net.biases)
+    ref.train_epoch(W, B, X, Y, list(range(5)), 1, 1.3, l2=l2)
+    net.fit(X, Y, epochs=1, batch_size=1, eta=1.3, l2=l2, shuffle=False)
+    for l in range(len(W)):
+        np.testing.assert_allclose(net.weights[l], W[l], rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(net.biases[l], B[l], rtol=1e-12, atol=1e-13)
+
+
 @pytest.mark.parametrize("sizes", ARCHITECTURES + [[6, 8, 8, 8, 8, 8, 8, 3]])
 def test_gradient_matches_central_finite_differences(sizes):
     net, X, Y = make_problem(sizes, 6, seed=6)

@@ -40,6 +40,7 @@ cdef extern from "_simd.h" nogil:
                                  const double* delta, const double* a, double eta,
                                  double keep, const double* a_next,
                                  double* z_next) noexcept
+    int mlp_avx512_kernels(int want) noexcept
 
 cdef extern from "_lock.h" nogil:
     ctypedef struct mlp_rwlock:
@@ -366,6 +367,10 @@ cdef void _epoch1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
             d1 = delta
         for j in range(n1):
             b1[j] -= eta * d1[j]
+        if k + 4 < n:
+            # rows four steps on (about 8 us): far enough for DRAM and a TLB walk
+            mlp_prefetch_rows(x, order + k + 4, 1, n0)
+            mlp_prefetch_rows(y, order + k + 4, 1, nL)
         if k + 1 < n:
             mlp_rows_update_combine(W1, n0, n1, d1, xk, eta, keep, x + order[k + 1] * n0,
                                     acts)
@@ -809,6 +814,13 @@ def all_finite(const double[::1] x):
     with nogil:
         ok = mlp_simd_all_finite(&x[0], x.shape[0]) if x.shape[0] > 0 else 1
     return bool(ok)
+
+
+def _avx512_kernels(want=None):
+    """Whether the single-sample path runs its AVX-512 kernels (_avx512.h); want=True or
+    False turns them on or off first. False when the CPU or the build has none. Private:
+    the tests run that path both ways; it is not thread-safe against a running fit."""
+    return bool(mlp_avx512_kernels(-1 if want is None else int(bool(want))))
 
 
 def predict(const double[::1] params, const Py_ssize_t[::1] sizes,

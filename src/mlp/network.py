@@ -48,6 +48,14 @@ _BLOCK = 1024
 _SEGMENT_FLOPS = 2e8
 
 
+def _aligned_empty(n: int) -> Array:
+    """An uninitialized float64 vector of n entries that starts on a 64-byte boundary: the
+    single-sample kernels then walk the first layer's weights in whole cache lines."""
+    raw = np.empty(n + 8)
+    skip = (-raw.ctypes.data % 64) // 8
+    return raw[skip : skip + n]
+
+
 def _rng(seed: Any, name: str = "seed") -> np.random.Generator:
     try:
         return np.random.default_rng(seed)
@@ -189,7 +197,7 @@ class MLP:
         self._sizes = sizes
         self._sizes_arr = np.array(sizes, dtype=np.intp)
         self._sizes_arr.flags.writeable = False
-        self._params = np.empty(_core.n_params(self._sizes_arr))
+        self._params = _aligned_empty(_core.n_params(self._sizes_arr))
         self._weights, self._biases = self._carve(self._params)
         self._velocity: Array | None = None  # momentum's, laid out like params
         # predict/cost/gradient read the parameters under this lock, fit writes them under
