@@ -109,9 +109,20 @@ MLP_AVX512 MLP_INLINE void mlp__flat_uc(double *restrict W, ptrdiff_t n_in, cons
                 continue;
         }
         __m512d c[9], d[9], c8, d8;
-        if (N < 8) {
-            c8 = _mm512_mul_pd(neg_eta, _mm512_loadu_pd(ab));
-            d8 = _mm512_loadu_pd(nb_);
+        if (N < 8) {            /* the R rows' factors in lanes 0 .. R-1, for the permutes */
+            __m512d ar, nr;
+            if (R == 8) {
+                ar = _mm512_loadu_pd(ab);
+                nr = _mm512_loadu_pd(nb_);
+            } else if (R == 4) {
+                ar = _mm512_zextpd256_pd512(_mm256_loadu_pd(ab));
+                nr = _mm512_zextpd256_pd512(_mm256_loadu_pd(nb_));
+            } else {
+                ar = _mm512_zextpd128_pd512(_mm_loadu_pd(ab));
+                nr = _mm512_zextpd128_pd512(_mm_loadu_pd(nb_));
+            }
+            c8 = _mm512_mul_pd(neg_eta, ar);
+            d8 = nr;
         } else {
 #pragma GCC unroll 8
             for (int r = 0; r < R; ++r) {
