@@ -121,8 +121,8 @@ def test_random_architectures_match_reference(sizes, n, batch_size, seed):
 
 
 @pytest.fixture(params=["avx512", "plain"])
-def single_sample_kernels(request):
-    """Run the single-sample path with its AVX-512 kernels, then with the plain loops."""
+def kernels(request):
+    """Run with the AVX-512 kernels (_avx512.h), then with the plain loops and BLAS."""
     from mlp import _core
 
     was = _core._avx512_kernels()
@@ -141,7 +141,7 @@ KERNEL_WIDTHS = [1, 3, 6, 8, 10, 13, 24, 30, 31, 33, 40, 100, 129, 136, 300]
 
 @pytest.mark.parametrize("l2", [0.0, 3.0])
 @pytest.mark.parametrize("n1", KERNEL_WIDTHS)
-def test_single_sample_epochs_match_reference_at_every_width(n1, l2, single_sample_kernels):
+def test_single_sample_epochs_match_reference_at_every_width(n1, l2, kernels):
     # 19 inputs: blocks of 8, 4 or 2 rows leave 3 or 1 rows over; the first 8 inputs are
     # zero in every sample, so with l2 = 0 whole blocks are skipped, and a third of the rest
     # are zero too.
@@ -155,6 +155,25 @@ def test_single_sample_epochs_match_reference_at_every_width(n1, l2, single_samp
     for l in range(len(W)):
         np.testing.assert_allclose(net.weights[l], W[l], rtol=1e-12, atol=1e-13)
         np.testing.assert_allclose(net.biases[l], B[l], rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("l2", [0.0, 3.0])
+@pytest.mark.parametrize("sizes", [[1, 5, 3], [9, 8, 10], [9, 30, 20], [3, 33, 7],
+                                   [9, 100, 24], [2, 15, 1]])
+def test_small_batch_epochs_match_reference(sizes, l2, kernels):
+    # Mini-batches of up to 12 rows take the AVX-512 forward and update kernels (_avx512.h);
+    # 13 rows are beyond them. Widths cover whole vectors, a tail alone, a whole vector and a
+    # tail, and layers so small that no row of W holds a whole vector.
+    for batch_size in (2, 5, 10, 12, 13):
+        net, X, Y = make_problem(sizes, 15, seed=batch_size)
+        W, B = ref.to_lists(net.weights, net.biases)
+        ref.train_epoch(W, B, X, Y, list(range(15)), batch_size, 0.9, l2=l2)
+        net.fit(X, Y, epochs=1, batch_size=batch_size, eta=0.9, l2=l2, shuffle=False)
+        for l in range(len(W)):
+            np.testing.assert_allclose(net.weights[l], W[l], rtol=1e-12, atol=1e-13)
+            np.testing.assert_allclose(net.biases[l], B[l], rtol=1e-12, atol=1e-13)
+        expected = np.array([ref.forward(W, B, x)[-1] for x in X])
+        np.testing.assert_allclose(net.predict(X), expected, rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("sizes", ARCHITECTURES + [[6, 8, 8, 8, 8, 8, 8, 3]])

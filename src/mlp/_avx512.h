@@ -276,6 +276,179 @@ MLP_AVX512 static void mlp_avx512_update_combine(double *restrict W, ptrdiff_t n
 #undef MLP__FLAT_CASE
 #undef MLP__STRIDED_CASE
 
+/* Z rows of G samples (x rows of ld_x doubles) times W (n_in, n_out), V = ceil(n_out / 8)
+ * vectors per row of W (G and V constants after inlining: G V accumulators in registers).
+ * A row's last vector reads past its end into the next row, where lanes n_out % 8 .. 7
+ * are ignored; only the rows too close to W's end take a masked load. */
+MLP_AVX512 MLP_INLINE void mlp__combine_rows(const double *restrict x, ptrdiff_t ld_x,
+                                             const int G, ptrdiff_t n_in,
+                                             const double *restrict W, ptrdiff_t n_out,
+                                             const int V, double *restrict z,
+                                             ptrdiff_t ld_z)
+{
+    __m512d acc[6][4];
+    const __mmask8 km = (__mmask8)(n_out % 8 ? (1u << (n_out % 8)) - 1 : 0xffu);
+#pragma GCC unroll 6
+    for (int g = 0; g < G; ++g)
+#pragma GCC unroll 4
+        for (int v = 0; v < V; ++v)
+            acc[g][v] = _mm512_setzero_pd();
+    /* rows whose last vector stays inside W: i n_out + 8 V <= n_in n_out */
+    ptrdiff_t safe = n_in * n_out < 8 * V ? 0 : (n_in * n_out - 8 * V) / n_out + 1;
+    safe = safe > n_in ? n_in : safe;
+    for (ptrdiff_t i = 0; i < n_in; ++i) {
+        const double *restrict w = W + i * n_out;
+        __m512d wv[4];
+#pragma GCC unroll 4
+        for (int v = 0; v < V; ++v)
+            wv[v] = (v < V - 1 || i < safe) ? _mm512_loadu_pd(w + 8 * v)
+                                            : _mm512_maskz_loadu_pd(km, w + 8 * v);
+#pragma GCC unroll 6
+        for (int g = 0; g < G; ++g) {
+            const __m512d b = _mm512_set1_pd(x[g * ld_x + i]);
+#pragma GCC unroll 4
+            for (int v = 0; v < V; ++v)
+                acc[g][v] = _mm512_fmadd_pd(b, wv[v], acc[g][v]);
+        }
+    }
+#pragma GCC unroll 6
+    for (int g = 0; g < G; ++g)
+#pragma GCC unroll 4
+        for (int v = 0; v < V; ++v) {
+            if (v < V - 1)
+                _mm512_storeu_pd(z + g * ld_z + 8 * v, acc[g][v]);
+            else
+                _mm512_mask_storeu_pd(z + g * ld_z + 8 * v, km, acc[g][v]);
+        }
+}
+
+#define MLP__COMBINE_CASE(g, v) \
+    case 8 * g + v: \
+        mlp__combine_rows(x + r * n_in, n_in, g, n_in, W, n_out, v, z + r * n_out, n_out); \
+        break;
+
+/* z := x @ W for x (m, n_in), W (n_in, n_out) with n_out <= 32: groups of up to 6 rows of x
+ * go down W once each. Returns 0 (doing nothing) for n_out > 32. */
+MLP_AVX512 static int mlp_avx512_combine(const double *restrict x, ptrdiff_t m,
+                                         ptrdiff_t n_in, const double *restrict W,
+                                         ptrdiff_t n_out, double *restrict z)
+{
+    if (n_out > 32)
+        return 0;
+    const int V = (int)((n_out + 7) / 8);
+    for (ptrdiff_t r = 0; r < m;) {
+        const ptrdiff_t left = m - r;
+        /* 10 rows as 5 + 5 rather than 6 + 4: the same FMAs, fewer loads of W */
+        const int g = left > 6 ? (left < 12 ? (int)(left + 1) / 2 : 6) : (int)left;
+        switch (8 * g + V) {
+            MLP__COMBINE_CASE(1, 1) MLP__COMBINE_CASE(1, 2) MLP__COMBINE_CASE(1, 3)
+            MLP__COMBINE_CASE(1, 4) MLP__COMBINE_CASE(2, 1) MLP__COMBINE_CASE(2, 2)
+            MLP__COMBINE_CASE(2, 3) MLP__COMBINE_CASE(2, 4) MLP__COMBINE_CASE(3, 1)
+            MLP__COMBINE_CASE(3, 2) MLP__COMBINE_CASE(3, 3) MLP__COMBINE_CASE(3, 4)
+            MLP__COMBINE_CASE(4, 1) MLP__COMBINE_CASE(4, 2) MLP__COMBINE_CASE(4, 3)
+            MLP__COMBINE_CASE(4, 4) MLP__COMBINE_CASE(5, 1) MLP__COMBINE_CASE(5, 2)
+            MLP__COMBINE_CASE(5, 3) MLP__COMBINE_CASE(5, 4) MLP__COMBINE_CASE(6, 1)
+            MLP__COMBINE_CASE(6, 2) MLP__COMBINE_CASE(6, 3) MLP__COMBINE_CASE(6, 4)
+            default: break;
+        }
+        r += g;
+    }
+    return 1;
+}
+
+#undef MLP__COMBINE_CASE
+
+/* One pass of the small-batch weight update down all rows of W (n_in, n_out): one or two
+ * column slots of 8, W[i, slot] := beta W[i, slot] + sum_b A[b, i] (alpha D[b, slot]), with
+ * alpha D for the slots and M samples in registers (M a constant after inlining, <= 12).
+ * K: 1 one whole slot at j0, 2 two (j0, j0 + 8), 3 one at j0 and the tail, 4 the tail
+ * alone. The tail is the vector of the row's last 8 columns with D zeroed (and beta 1) on
+ * the lanes a whole slot holds; with K = 3 it is stored before the whole slot, so the whole
+ * slot's values land last. */
+MLP_AVX512 MLP_INLINE void mlp__update_pass(double *restrict W, ptrdiff_t n_in,
+                                            ptrdiff_t n_out, const double *restrict A,
+                                            const int M, const double *restrict Dm,
+                                            double alpha, double beta, ptrdiff_t j0,
+                                            const int K)
+{
+    __m512d D0[12], D1[12];
+    const int two = K == 2 || K == 3;
+    const ptrdiff_t jt = n_out - 8;
+    const __mmask8 kt = (__mmask8)(0xffu << (8 - n_out % 8));
+    const ptrdiff_t ja = K == 4 ? jt : j0, jb = K == 2 ? j0 + 8 : jt;
+    const __m512d av = _mm512_set1_pd(alpha), bv = _mm512_set1_pd(beta);
+    const __m512d bt = _mm512_mask_blend_pd(kt, _mm512_set1_pd(1.0), bv);
+    const __m512d b0 = K == 4 ? bt : bv, b1 = K == 3 ? bt : bv;
+#pragma GCC unroll 12
+    for (int b = 0; b < M; ++b) {
+        const double *restrict d = Dm + b * n_out;
+        D0[b] = _mm512_mul_pd(av, K == 4 ? _mm512_maskz_loadu_pd(kt, d + jt)
+                                         : _mm512_loadu_pd(d + ja));
+        if (two)
+            D1[b] = _mm512_mul_pd(av, K == 3 ? _mm512_maskz_loadu_pd(kt, d + jt)
+                                             : _mm512_loadu_pd(d + jb));
+    }
+    for (ptrdiff_t i = 0; i < n_in; ++i) {
+        double *restrict w = W + i * n_out;
+        __m512d x0 = _mm512_mul_pd(b0, _mm512_loadu_pd(w + ja));
+        __m512d x1 = two ? _mm512_mul_pd(b1, _mm512_loadu_pd(w + jb)) : x0;
+#pragma GCC unroll 12
+        for (int b = 0; b < M; ++b) {
+            const __m512d a = _mm512_set1_pd(A[b * n_in + i]);
+            x0 = _mm512_fmadd_pd(a, D0[b], x0);
+            if (two)
+                x1 = _mm512_fmadd_pd(a, D1[b], x1);
+        }
+        if (K == 3) {
+            _mm512_storeu_pd(w + jb, x1);
+            _mm512_storeu_pd(w + ja, x0);
+        } else {
+            _mm512_storeu_pd(w + ja, x0);
+            if (two)
+                _mm512_storeu_pd(w + jb, x1);
+        }
+    }
+}
+
+#define MLP__UPDATE_CASE(m) \
+    case m: \
+        if (k == 1) mlp__update_pass(W, n_in, n_out, A, m, D, alpha, beta, j, 1); \
+        else if (k == 2) mlp__update_pass(W, n_in, n_out, A, m, D, alpha, beta, j, 2); \
+        else if (k == 3) mlp__update_pass(W, n_in, n_out, A, m, D, alpha, beta, j, 3); \
+        else mlp__update_pass(W, n_in, n_out, A, m, D, alpha, beta, j, 4); \
+        break;
+
+/* W := beta W + alpha A.T @ D for A (m, n_in), D (m, n_out), W (n_in, n_out), beta != 0,
+ * in passes of 16 columns down W. Returns 0 (doing nothing) unless 1 <= m <= 12 and
+ * n_out >= 8. */
+MLP_AVX512 static int mlp_avx512_update(double *restrict W, ptrdiff_t n_in, ptrdiff_t n_out,
+                                        const double *restrict A, ptrdiff_t m,
+                                        const double *restrict D, double alpha, double beta)
+{
+    if (m < 1 || m > 12 || n_out < 8 || beta == 0.0)
+        return 0;
+    const ptrdiff_t whole = n_out / 8;
+    const int tail = n_out % 8 != 0;
+    for (ptrdiff_t s = 0; s < whole + tail; s += 2) {
+        const ptrdiff_t j = 8 * s;
+        int k;
+        if (s < whole)
+            k = s + 1 < whole ? 2 : tail ? 3 : 1;
+        else
+            k = 4;
+        switch (m) {
+            MLP__UPDATE_CASE(1) MLP__UPDATE_CASE(2) MLP__UPDATE_CASE(3)
+            MLP__UPDATE_CASE(4) MLP__UPDATE_CASE(5) MLP__UPDATE_CASE(6)
+            MLP__UPDATE_CASE(7) MLP__UPDATE_CASE(8) MLP__UPDATE_CASE(9)
+            MLP__UPDATE_CASE(10) MLP__UPDATE_CASE(11) MLP__UPDATE_CASE(12)
+            default: break;
+        }
+    }
+    return 1;
+}
+
+#undef MLP__UPDATE_CASE
+
 /* Cleared to run the plain loops instead (the tests check both). */
 static int mlp_avx512_wanted = 1;
 

@@ -28,6 +28,8 @@ cdef extern from "_simd.h" nogil:
     int mlp_simd_all_finite(const double* x, Py_ssize_t n) noexcept
     void mlp_safe_combine(const double* a, Py_ssize_t n_in, const double* W,
                           Py_ssize_t n_out, double* z) noexcept
+    int mlp_small_update(double* W, Py_ssize_t n_in, Py_ssize_t n_out, const double* A,
+                         Py_ssize_t m, const double* D, double alpha, double beta) noexcept
     void mlp_prefetch_rows(const double* x, const Py_ssize_t* order, Py_ssize_t count,
                            Py_ssize_t n) noexcept
 
@@ -41,6 +43,8 @@ cdef extern from "_simd.h" nogil:
                                  double keep, const double* a_next,
                                  double* z_next) noexcept
     int mlp_avx512_kernels(int want) noexcept
+    int mlp_small_combine(const double* x, Py_ssize_t m, Py_ssize_t n_in, const double* W,
+                          Py_ssize_t n_out, double* z) noexcept
 
 cdef extern from "_lock.h" nogil:
     ctypedef struct mlp_rwlock:
@@ -127,7 +131,9 @@ cdef void _layer(const double* a_in, Py_ssize_t m, Py_ssize_t n_in,
                  double* a_out) noexcept nogil:
     """a_out := sig(b + a_in @ W); a_in (m, n_in), W (n_in, n_out), a_out (m, n_out).
     One row skips BLAS: a sum of rows of W, whose fixed cost is lower than a GEMM call's."""
-    if m == 1:
+    if mlp_small_combine(a_in, m, n_in, W, n_out, a_out):
+        pass
+    elif m == 1:
         mlp_rows_combine(a_in, n_in, W, n_out, a_out)
     else:
         _gemm(b'N', b'N', m, n_out, n_in, 1.0, a_in, n_in, W, n_out, 0.0, a_out, n_out)
@@ -249,8 +255,9 @@ cdef double _backprop(const double* params, const Py_ssize_t* sizes, Py_ssize_t 
         else:
             a_prev = x
         # out_W := beta_w out_W + alpha a_{l-1}.T @ delta_l
-        _gemm(b'T', b'N', n_in, n_out, m, alpha, a_prev, n_in, delta, n_out,
-              beta_w, out_W, n_out)
+        if not mlp_small_update(out_W, n_in, n_out, a_prev, m, delta, alpha, beta_w):
+            _gemm(b'T', b'N', n_in, n_out, m, alpha, a_prev, n_in, delta, n_out,
+                  beta_w, out_W, n_out)
         # out_b := beta_b out_b + alpha sum_rows delta_l
         for j in range(n_out):
             s = 0.0
@@ -453,7 +460,10 @@ cdef void _train_epoch(double* params, double* velocity, const Py_ssize_t* sizes
             if bad_row != NULL and not mlp_simd_all_finite(xb + i * n0, n0):
                 bad_row[0] = row
                 return
-        mlp_prefetch_rows(x, order + start + m, min(batch, n - start - m), n0)
+            # the next mini-batch's row i, asked for now so that it arrives during the step;
+            # one at a time, between copies, so as not to stall on a burst of misses
+            if start + m + i < n:
+                mlp_prefetch_rows(x, order + start + m + i, 1, n0)
         _step(params, velocity, sizes, n_layers, xb, yb, m, o, stats, grad, step_work)
         start += m
 
@@ -817,9 +827,9 @@ def all_finite(const double[::1] x):
 
 
 def _avx512_kernels(want=None):
-    """Whether the single-sample path runs its AVX-512 kernels (_avx512.h); want=True or
-    False turns them on or off first. False when the CPU or the build has none. Private:
-    the tests run that path both ways; it is not thread-safe against a running fit."""
+    """Whether the AVX-512 kernels (_avx512.h) run, in place of the plain loops and BLAS;
+    want=True or False turns them on or off first. False when the CPU or the build has
+    none. Private: the tests run both ways; not thread-safe against a running fit."""
     return bool(mlp_avx512_kernels(-1 if want is None else int(bool(want))))
 
 

@@ -216,6 +216,35 @@ static void mlp_rows_update_combine(double *restrict W, ptrdiff_t n_in, ptrdiff_
     mlp__rows_update_combine(W, n_in, n_out, delta, a, eta, keep, a_next, z_next);
 }
 
+/* z := x @ W for x (m, n_in) and W (n_in, n_out), by the AVX-512 kernel of _avx512.h when
+ * the CPU has it and n_out <= 32 (faster there than BLAS's small-matrix kernels); returns
+ * 0, doing nothing, otherwise. */
+static int mlp_small_combine(const double *restrict x, ptrdiff_t m, ptrdiff_t n_in,
+                             const double *restrict W, ptrdiff_t n_out, double *restrict z)
+{
+#if MLP_HAVE_AVX512_KERNELS
+    if (mlp_cpu_has_avx512())
+        return mlp_avx512_combine(x, m, n_in, W, n_out, z);
+#endif
+    (void)x; (void)m; (void)n_in; (void)W; (void)n_out; (void)z;
+    return 0;
+}
+
+/* W := beta W + alpha A.T @ D (A (m, n_in), D (m, n_out), W (n_in, n_out)) by the AVX-512
+ * kernel of _avx512.h when the CPU has it, 1 <= m <= 12, n_out >= 8 and beta != 0 (faster
+ * there than BLAS's small-matrix kernels); returns 0, doing nothing, otherwise. */
+static int mlp_small_update(double *restrict W, ptrdiff_t n_in, ptrdiff_t n_out,
+                            const double *restrict A, ptrdiff_t m,
+                            const double *restrict D, double alpha, double beta)
+{
+#if MLP_HAVE_AVX512_KERNELS
+    if (mlp_cpu_has_avx512())
+        return mlp_avx512_update(W, n_in, n_out, A, m, D, alpha, beta);
+#endif
+    (void)W; (void)n_in; (void)n_out; (void)A; (void)m; (void)D; (void)alpha; (void)beta;
+    return 0;
+}
+
 /* Ask for the rows x[order[0..count)] (n doubles each) to be brought into cache: the next
  * mini-batch's rows, gathered from anywhere in a large x, arrive while this one computes. */
 static inline void mlp_prefetch_rows(const double *x, const ptrdiff_t *order,
