@@ -276,28 +276,30 @@ MLP_AVX512 static void mlp_avx512_update_combine(double *restrict W, ptrdiff_t n
 #undef MLP__FLAT_CASE
 #undef MLP__STRIDED_CASE
 
-/* Z rows of G samples (x rows of ld_x doubles) times W (n_in, n_out), V = ceil(n_out / 8)
- * vectors per row of W (G and V constants after inlining: G V accumulators in registers).
- * A row's last vector reads past its end into the next row, where lanes n_out % 8 .. 7
- * are ignored; only the rows too close to W's end take a masked load. */
+/* z[g, j0 .. j0 + width) := sum_i x[g, i] W[i, j0 .. j0 + width) for G rows of x (ld_x
+ * doubles apart) and W (n_in, n_out), V = ceil(width / 8) <= 4 vectors (G and V constants
+ * after inlining: G V accumulators in registers). A chunk's last vector may read past its
+ * end, into the row's next columns or the next row, whose lanes are then ignored; only the
+ * rows where that would leave W take a masked load. */
 MLP_AVX512 MLP_INLINE void mlp__combine_rows(const double *restrict x, ptrdiff_t ld_x,
                                              const int G, ptrdiff_t n_in,
                                              const double *restrict W, ptrdiff_t n_out,
-                                             const int V, double *restrict z,
-                                             ptrdiff_t ld_z)
+                                             ptrdiff_t j0, ptrdiff_t width, const int V,
+                                             double *restrict z, ptrdiff_t ld_z)
 {
     __m512d acc[6][4];
-    const __mmask8 km = (__mmask8)(n_out % 8 ? (1u << (n_out % 8)) - 1 : 0xffu);
+    const __mmask8 km = (__mmask8)(width % 8 ? (1u << (width % 8)) - 1 : 0xffu);
 #pragma GCC unroll 6
     for (int g = 0; g < G; ++g)
 #pragma GCC unroll 4
         for (int v = 0; v < V; ++v)
             acc[g][v] = _mm512_setzero_pd();
-    /* rows whose last vector stays inside W: i n_out + 8 V <= n_in n_out */
-    ptrdiff_t safe = n_in * n_out < 8 * V ? 0 : (n_in * n_out - 8 * V) / n_out + 1;
+    /* rows whose last vector stays inside W: i n_out + j0 + 8 V <= n_in n_out */
+    const ptrdiff_t room = n_in * n_out - j0 - 8 * V;
+    ptrdiff_t safe = room < 0 ? 0 : room / n_out + 1;
     safe = safe > n_in ? n_in : safe;
     for (ptrdiff_t i = 0; i < n_in; ++i) {
-        const double *restrict w = W + i * n_out;
+        const double *restrict w = W + i * n_out + j0;
         __m512d wv[4];
 #pragma GCC unroll 4
         for (int v = 0; v < V; ++v)
@@ -316,42 +318,49 @@ MLP_AVX512 MLP_INLINE void mlp__combine_rows(const double *restrict x, ptrdiff_t
 #pragma GCC unroll 4
         for (int v = 0; v < V; ++v) {
             if (v < V - 1)
-                _mm512_storeu_pd(z + g * ld_z + 8 * v, acc[g][v]);
+                _mm512_storeu_pd(z + g * ld_z + j0 + 8 * v, acc[g][v]);
             else
-                _mm512_mask_storeu_pd(z + g * ld_z + 8 * v, km, acc[g][v]);
+                _mm512_mask_storeu_pd(z + g * ld_z + j0 + 8 * v, km, acc[g][v]);
         }
 }
 
 #define MLP__COMBINE_CASE(g, v) \
     case 8 * g + v: \
-        mlp__combine_rows(x + r * n_in, n_in, g, n_in, W, n_out, v, z + r * n_out, n_out); \
+        mlp__combine_rows(x + r * n_in, n_in, g, n_in, W, n_out, j0, width, v, \
+                          z + r * n_out, n_out); \
         break;
 
-/* z := x @ W for x (m, n_in), W (n_in, n_out) with n_out <= 32: groups of up to 6 rows of x
- * go down W once each. Returns 0 (doing nothing) for n_out > 32. */
+/* z := x @ W for x (m, n_in), W (n_in, n_out): column chunks of up to 32, and for each,
+ * groups of up to 6 rows of x go down W once. For n_out <= 32 at any m, and for wider W
+ * at 2 <= m <= 12: beyond, BLAS's blocking for cache wins, and one row is faster as one
+ * pass down W (mlp_rows_combine) than as a pass per chunk. Returns 0, doing nothing, for
+ * the others. */
 MLP_AVX512 static int mlp_avx512_combine(const double *restrict x, ptrdiff_t m,
                                          ptrdiff_t n_in, const double *restrict W,
                                          ptrdiff_t n_out, double *restrict z)
 {
-    if (n_out > 32)
+    if (n_out > 32 && (m < 2 || m > 12))
         return 0;
-    const int V = (int)((n_out + 7) / 8);
-    for (ptrdiff_t r = 0; r < m;) {
-        const ptrdiff_t left = m - r;
-        /* 10 rows as 5 + 5 rather than 6 + 4: the same FMAs, fewer loads of W */
-        const int g = left > 6 ? (left < 12 ? (int)(left + 1) / 2 : 6) : (int)left;
-        switch (8 * g + V) {
-            MLP__COMBINE_CASE(1, 1) MLP__COMBINE_CASE(1, 2) MLP__COMBINE_CASE(1, 3)
-            MLP__COMBINE_CASE(1, 4) MLP__COMBINE_CASE(2, 1) MLP__COMBINE_CASE(2, 2)
-            MLP__COMBINE_CASE(2, 3) MLP__COMBINE_CASE(2, 4) MLP__COMBINE_CASE(3, 1)
-            MLP__COMBINE_CASE(3, 2) MLP__COMBINE_CASE(3, 3) MLP__COMBINE_CASE(3, 4)
-            MLP__COMBINE_CASE(4, 1) MLP__COMBINE_CASE(4, 2) MLP__COMBINE_CASE(4, 3)
-            MLP__COMBINE_CASE(4, 4) MLP__COMBINE_CASE(5, 1) MLP__COMBINE_CASE(5, 2)
-            MLP__COMBINE_CASE(5, 3) MLP__COMBINE_CASE(5, 4) MLP__COMBINE_CASE(6, 1)
-            MLP__COMBINE_CASE(6, 2) MLP__COMBINE_CASE(6, 3) MLP__COMBINE_CASE(6, 4)
-            default: break;
+    for (ptrdiff_t j0 = 0; j0 < n_out; j0 += 32) {
+        const ptrdiff_t width = n_out - j0 < 32 ? n_out - j0 : 32;
+        const int V = (int)((width + 7) / 8);
+        for (ptrdiff_t r = 0; r < m;) {
+            const ptrdiff_t left = m - r;
+            /* 10 rows as 5 + 5 rather than 6 + 4: the same FMAs, fewer loads of W */
+            const int g = left > 6 ? (left < 12 ? (int)(left + 1) / 2 : 6) : (int)left;
+            switch (8 * g + V) {
+                MLP__COMBINE_CASE(1, 1) MLP__COMBINE_CASE(1, 2) MLP__COMBINE_CASE(1, 3)
+                MLP__COMBINE_CASE(1, 4) MLP__COMBINE_CASE(2, 1) MLP__COMBINE_CASE(2, 2)
+                MLP__COMBINE_CASE(2, 3) MLP__COMBINE_CASE(2, 4) MLP__COMBINE_CASE(3, 1)
+                MLP__COMBINE_CASE(3, 2) MLP__COMBINE_CASE(3, 3) MLP__COMBINE_CASE(3, 4)
+                MLP__COMBINE_CASE(4, 1) MLP__COMBINE_CASE(4, 2) MLP__COMBINE_CASE(4, 3)
+                MLP__COMBINE_CASE(4, 4) MLP__COMBINE_CASE(5, 1) MLP__COMBINE_CASE(5, 2)
+                MLP__COMBINE_CASE(5, 3) MLP__COMBINE_CASE(5, 4) MLP__COMBINE_CASE(6, 1)
+                MLP__COMBINE_CASE(6, 2) MLP__COMBINE_CASE(6, 3) MLP__COMBINE_CASE(6, 4)
+                default: break;
+            }
+            r += g;
         }
-        r += g;
     }
     return 1;
 }

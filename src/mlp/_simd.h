@@ -217,8 +217,8 @@ static void mlp_rows_update_combine(double *restrict W, ptrdiff_t n_in, ptrdiff_
 }
 
 /* z := x @ W for x (m, n_in) and W (n_in, n_out), by the AVX-512 kernel of _avx512.h when
- * the CPU has it and n_out <= 32 (faster there than BLAS's small-matrix kernels); returns
- * 0, doing nothing, otherwise. */
+ * the CPU has it and n_out <= 32 or 2 <= m <= 12 (faster there than BLAS's small-matrix
+ * kernels and the row loops); returns 0, doing nothing, otherwise. */
 static int mlp_small_combine(const double *restrict x, ptrdiff_t m, ptrdiff_t n_in,
                              const double *restrict W, ptrdiff_t n_out, double *restrict z)
 {
