@@ -130,7 +130,8 @@ cdef void _layer(const double* a_in, Py_ssize_t m, Py_ssize_t n_in,
                  const double* W, const double* b, Py_ssize_t n_out,
                  double* a_out) noexcept nogil:
     """a_out := sig(b + a_in @ W); a_in (m, n_in), W (n_in, n_out), a_out (m, n_out).
-    One row skips BLAS: a sum of rows of W, whose fixed cost is lower than a GEMM call's."""
+    Small products skip BLAS: the AVX-512 kernel where it applies (mlp_small_combine), else
+    for one row a sum of rows of W, whose fixed cost is lower than a GEMM call's."""
     if mlp_small_combine(a_in, m, n_in, W, n_out, a_out):
         pass
     elif m == 1:
@@ -254,7 +255,7 @@ cdef double _backprop(const double* params, const Py_ssize_t* sizes, Py_ssize_t 
                   0.0, delta_prev, n_in)
         else:
             a_prev = x
-        # out_W := beta_w out_W + alpha a_{l-1}.T @ delta_l
+        # out_W := beta_w out_W + alpha a_{l-1}.T @ delta_l (small batches: AVX-512 kernel)
         if not mlp_small_update(out_W, n_in, n_out, a_prev, m, delta, alpha, beta_w):
             _gemm(b'T', b'N', n_in, n_out, m, alpha, a_prev, n_in, delta, n_out,
                   beta_w, out_W, n_out)

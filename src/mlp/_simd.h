@@ -5,7 +5,9 @@
  * - a finite-values check that needs no temporary array;
  * - the row loops of the single-sample (batch of one) path: for one sample, each layer is
  *   a sum of rows of W (forward) and a rank-1 update of W (backward), memory-bound loops
- *   that are faster as plain loops than as BLAS calls at this size.
+ *   that are faster as plain loops than as BLAS calls at this size;
+ * - the entry points of the AVX-512 kernels (_avx512.h), which take over the hottest of
+ *   these loops, and small mini-batches' products, on CPUs that have AVX-512F.
  *
  * A wheel must run on any x86-64, so on x86-64 Linux with GCC >= 12 or Clang >= 14 each
  * function is compiled three times (x86-64-v4: AVX-512; x86-64-v3: AVX2 + FMA; baseline
