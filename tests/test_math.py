@@ -162,8 +162,9 @@ def test_single_sample_epochs_match_reference_at_every_width(n1, l2, kernels):
                                    [9, 100, 24], [2, 15, 1]])
 def test_small_batch_epochs_match_reference(sizes, l2, kernels):
     # Mini-batches of up to 12 rows take the AVX-512 forward and update kernels (_avx512.h);
-    # 13 rows are beyond them. Widths cover whole vectors, a tail alone, a whole vector and a
-    # tail, and layers so small that no row of W holds a whole vector.
+    # 13 rows are beyond them, and single rows take their own. Widths cover whole vectors, a
+    # tail alone, a whole vector and a tail, and layers so small that no row of W holds a
+    # whole vector.
     for batch_size in (2, 5, 10, 12, 13):
         net, X, Y = make_problem(sizes, 15, seed=batch_size)
         W, B = ref.to_lists(net.weights, net.biases)
@@ -174,6 +175,9 @@ def test_small_batch_epochs_match_reference(sizes, l2, kernels):
             np.testing.assert_allclose(net.biases[l], B[l], rtol=1e-12, atol=1e-13)
         expected = np.array([ref.forward(W, B, x)[-1] for x in X])
         np.testing.assert_allclose(net.predict(X), expected, rtol=1e-12, atol=1e-14)
+        for k in (0, 14):   # one row at a time: another kernel for wide layers
+            np.testing.assert_allclose(net.predict(X[k:k + 1])[0], expected[k],
+                                       rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("sizes", ARCHITECTURES + [[6, 8, 8, 8, 8, 8, 8, 3]])

@@ -333,6 +333,45 @@ MLP_AVX512 MLP_INLINE void mlp__combine_rows(const double *restrict x, ptrdiff_t
         }
 }
 
+/* z := x @ W for one row x and W (n_in, n_out), V = ceil(n_out / 8) <= 16 vectors per row
+ * of W (a constant after inlining) and V accumulators: one pass down W, as
+ * mlp__combine_rows, whose chunks of 32 columns would each go down it again. */
+MLP_AVX512 MLP_INLINE void mlp__combine_row_wide(const double *restrict x, ptrdiff_t n_in,
+                                                 const double *restrict W,
+                                                 ptrdiff_t n_out, const int V,
+                                                 double *restrict z)
+{
+    __m512d acc[16];
+    const __mmask8 km = (__mmask8)(n_out % 8 ? (1u << (n_out % 8)) - 1 : 0xffu);
+#pragma GCC unroll 16
+    for (int v = 0; v < V; ++v)
+        acc[v] = _mm512_setzero_pd();
+    const ptrdiff_t room = n_in * n_out - 8 * V;
+    ptrdiff_t safe = room < 0 ? 0 : room / n_out + 1;
+    safe = safe > n_in ? n_in : safe;
+    for (ptrdiff_t i = 0; i < n_in; ++i) {
+        const double *restrict w = W + i * n_out;
+        const __m512d b = _mm512_set1_pd(x[i]);
+#pragma GCC unroll 16
+        for (int v = 0; v < V; ++v) {
+            const __m512d wv = (v < V - 1 || i < safe)
+                                   ? _mm512_loadu_pd(w + 8 * v)
+                                   : _mm512_maskz_loadu_pd(km, w + 8 * v);
+            acc[v] = _mm512_fmadd_pd(b, wv, acc[v]);
+        }
+    }
+#pragma GCC unroll 16
+    for (int v = 0; v < V; ++v) {
+        if (v < V - 1)
+            _mm512_storeu_pd(z + 8 * v, acc[v]);
+        else
+            _mm512_mask_storeu_pd(z + 8 * v, km, acc[v]);
+    }
+}
+
+#define MLP__WIDE_CASE(v) \
+    case v: mlp__combine_row_wide(x, n_in, W, n_out, v, z); return 1;
+
 #define MLP__COMBINE_CASE(g, v) \
     case 8 * g + v: \
         mlp__combine_rows(x + r * n_in, n_in, g, n_in, W, n_out, j0, width, v, \
@@ -348,6 +387,14 @@ MLP_AVX512 static int mlp_avx512_combine(const double *restrict x, ptrdiff_t m,
                                          ptrdiff_t n_in, const double *restrict W,
                                          ptrdiff_t n_out, double *restrict z)
 {
+    if (m == 1 && n_out > 32 && n_out <= 128) {
+        switch ((n_out + 7) / 8) {
+            MLP__WIDE_CASE(5) MLP__WIDE_CASE(6) MLP__WIDE_CASE(7) MLP__WIDE_CASE(8)
+            MLP__WIDE_CASE(9) MLP__WIDE_CASE(10) MLP__WIDE_CASE(11) MLP__WIDE_CASE(12)
+            MLP__WIDE_CASE(13) MLP__WIDE_CASE(14) MLP__WIDE_CASE(15) MLP__WIDE_CASE(16)
+            default: break;
+        }
+    }
     if (n_out > 32 && (m < 2 || m > 12))
         return 0;
     for (ptrdiff_t j0 = 0; j0 < n_out; j0 += 32) {
@@ -375,6 +422,7 @@ MLP_AVX512 static int mlp_avx512_combine(const double *restrict x, ptrdiff_t m,
 }
 
 #undef MLP__COMBINE_CASE
+#undef MLP__WIDE_CASE
 
 /* One pass of the small-batch weight update down all rows of W (n_in, n_out): one or two
  * column slots of 8, W[i, slot] := beta W[i, slot] + sum_b A[b, i] (alpha D[b, slot]), with
