@@ -157,27 +157,49 @@ def test_single_sample_epochs_match_reference_at_every_width(n1, l2, kernels):
         np.testing.assert_allclose(net.biases[l], B[l], rtol=1e-12, atol=1e-13)
 
 
-@pytest.mark.parametrize("l2", [0.0, 3.0])
+SMALL_BATCH_OPTIONS = [{}, {"l2": 3.0}, {"momentum": 0.8, "l2": 1.0},
+                       {"momentum": 0.6, "nesterov": True}]
+
+
+@pytest.mark.parametrize("options", SMALL_BATCH_OPTIONS,
+                         ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "sgd")
 @pytest.mark.parametrize("sizes", [[1, 5, 3], [9, 8, 10], [9, 30, 20], [3, 33, 7],
                                    [9, 100, 24], [2, 15, 1]])
-def test_small_batch_epochs_match_reference(sizes, l2, kernels):
-    # Mini-batches of up to 12 rows take the AVX-512 forward and update kernels (_avx512.h);
-    # 13 rows are beyond them, and single rows take their own. Widths cover whole vectors, a
-    # tail alone, a whole vector and a tail, and layers so small that no row of W holds a
-    # whole vector.
-    for batch_size in (2, 5, 10, 12, 13):
+def test_small_batch_epochs_match_reference(sizes, options, kernels):
+    # Mini-batches of up to 12 rows take the AVX-512 forward and update kernels (_avx512.h),
+    # writing W in place (plain SGD) or a gradient buffer (momentum); 13 rows are beyond
+    # them, and single rows take their own. Widths cover whole vectors, a tail alone, a whole
+    # vector and a tail, and layers so small that no row of W holds a whole vector.
+    for batch_size in (1, 2, 5, 10, 12, 13):
         net, X, Y = make_problem(sizes, 15, seed=batch_size)
         W, B = ref.to_lists(net.weights, net.biases)
-        ref.train_epoch(W, B, X, Y, list(range(15)), batch_size, 0.9, l2=l2)
-        net.fit(X, Y, epochs=1, batch_size=batch_size, eta=0.9, l2=l2, shuffle=False)
+        VW = [[[0.0] * len(r) for r in Wl] for Wl in W]
+        VB = [[0.0] * len(b) for b in B]
+        ref.train_epoch(W, B, X, Y, list(range(15)), batch_size, 0.9, VW=VW, VB=VB,
+                        **options)
+        net.fit(X, Y, epochs=1, batch_size=batch_size, eta=0.9, shuffle=False, **options)
         for l in range(len(W)):
             np.testing.assert_allclose(net.weights[l], W[l], rtol=1e-12, atol=1e-13)
             np.testing.assert_allclose(net.biases[l], B[l], rtol=1e-12, atol=1e-13)
+        # the trained weights agree to 1e-12; the outputs through them, to 1e-11
         expected = np.array([ref.forward(W, B, x)[-1] for x in X])
-        np.testing.assert_allclose(net.predict(X), expected, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(net.predict(X), expected, rtol=1e-11, atol=1e-13)
         for k in (0, 14):   # one row at a time: another kernel for wide layers
             np.testing.assert_allclose(net.predict(X[k:k + 1])[0], expected[k],
-                                       rtol=1e-12, atol=1e-14)
+                                       rtol=1e-11, atol=1e-13)
+
+
+@pytest.mark.parametrize("sizes", [[9, 8, 10], [9, 30, 20], [9, 100, 24]])
+def test_small_batch_gradients_match_reference(sizes, kernels):
+    # gradient() of up to 12 rows: the update kernel writing a fresh buffer (beta = 0)
+    net, X, Y = make_problem(sizes, 12, seed=7)
+    W, B = ref.to_lists(net.weights, net.biases)
+    for n in (1, 5, 12):
+        gW, gB = ref.mean_gradient(W, B, X[:n], Y[:n])
+        dW, db = net.gradient(X[:n], Y[:n])
+        for l in range(len(W)):
+            np.testing.assert_allclose(dW[l], gW[l], rtol=1e-12, atol=1e-14)
+            np.testing.assert_allclose(db[l], gB[l], rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("sizes", ARCHITECTURES + [[6, 8, 8, 8, 8, 8, 8, 3]])

@@ -12,7 +12,7 @@
  *    kernel ran 10 x 784 x 30 at about half the FMA peak.
  * 3. The weight update of a small mini-batch, W := beta W + alpha A.T @ D (m <= 12,
  *    mlp_small_update): alpha D for 16 columns and all m rows in registers, W read and
- *    written once per 16 columns.
+ *    written once per 16 columns (beta = 0, the gradient that momentum takes: written only).
  *
  * Every kernel is instantiated for fixed sizes (widths, row counts) so that its state lives
  * in registers, and none uses masked stores inside its loops (on Zen 5 they cost several
@@ -435,7 +435,7 @@ MLP_AVX512 MLP_INLINE void mlp__update_pass(double *restrict W, ptrdiff_t n_in,
                                             ptrdiff_t n_out, const double *restrict A,
                                             const int M, const double *restrict Dm,
                                             double alpha, double beta, ptrdiff_t j0,
-                                            const int K)
+                                            const int K, const int B0)
 {
     __m512d D0[12], D1[12];
     const int two = K == 2 || K == 3;
@@ -456,8 +456,16 @@ MLP_AVX512 MLP_INLINE void mlp__update_pass(double *restrict W, ptrdiff_t n_in,
     }
     for (ptrdiff_t i = 0; i < n_in; ++i) {
         double *restrict w = W + i * n_out;
-        __m512d x0 = _mm512_mul_pd(b0, _mm512_loadu_pd(w + ja));
-        __m512d x1 = two ? _mm512_mul_pd(b1, _mm512_loadu_pd(w + jb)) : x0;
+        __m512d x0, x1;
+        if (!B0) {
+            x0 = _mm512_mul_pd(b0, _mm512_loadu_pd(w + ja));
+            x1 = two ? _mm512_mul_pd(b1, _mm512_loadu_pd(w + jb)) : x0;
+        } else {
+            /* W is not read (it may hold anything), except, for the tail alone, the lanes
+             * that an earlier pass wrote */
+            x0 = K == 4 ? _mm512_maskz_loadu_pd((__mmask8)~kt, w + jt) : _mm512_setzero_pd();
+            x1 = _mm512_setzero_pd();
+        }
 #pragma GCC unroll 12
         for (int b = 0; b < M; ++b) {
             const __m512d a = _mm512_set1_pd(A[b * n_in + i]);
@@ -476,22 +484,24 @@ MLP_AVX512 MLP_INLINE void mlp__update_pass(double *restrict W, ptrdiff_t n_in,
     }
 }
 
+#define MLP__UPDATE_K(m, b0) \
+    if (k == 1) mlp__update_pass(W, n_in, n_out, A, m, D, alpha, beta, j, 1, b0); \
+    else if (k == 2) mlp__update_pass(W, n_in, n_out, A, m, D, alpha, beta, j, 2, b0); \
+    else if (k == 3) mlp__update_pass(W, n_in, n_out, A, m, D, alpha, beta, j, 3, b0); \
+    else mlp__update_pass(W, n_in, n_out, A, m, D, alpha, beta, j, 4, b0);
 #define MLP__UPDATE_CASE(m) \
     case m: \
-        if (k == 1) mlp__update_pass(W, n_in, n_out, A, m, D, alpha, beta, j, 1); \
-        else if (k == 2) mlp__update_pass(W, n_in, n_out, A, m, D, alpha, beta, j, 2); \
-        else if (k == 3) mlp__update_pass(W, n_in, n_out, A, m, D, alpha, beta, j, 3); \
-        else mlp__update_pass(W, n_in, n_out, A, m, D, alpha, beta, j, 4); \
+        if (beta == 0.0) { MLP__UPDATE_K(m, 1) } else { MLP__UPDATE_K(m, 0) } \
         break;
 
-/* W := beta W + alpha A.T @ D for A (m, n_in), D (m, n_out), W (n_in, n_out), beta != 0,
- * in passes of 16 columns down W. Returns 0 (doing nothing) unless 1 <= m <= 12 and
- * n_out >= 8. */
+/* W := beta W + alpha A.T @ D for A (m, n_in), D (m, n_out), W (n_in, n_out), in passes
+ * of 16 columns down W; beta = 0 writes W without reading it. Returns 0 (doing nothing)
+ * unless 1 <= m <= 12 and n_out >= 8. */
 MLP_AVX512 static int mlp_avx512_update(double *restrict W, ptrdiff_t n_in, ptrdiff_t n_out,
                                         const double *restrict A, ptrdiff_t m,
                                         const double *restrict D, double alpha, double beta)
 {
-    if (m < 1 || m > 12 || n_out < 8 || beta == 0.0)
+    if (m < 1 || m > 12 || n_out < 8)
         return 0;
     const ptrdiff_t whole = n_out / 8;
     const int tail = n_out % 8 != 0;
@@ -514,6 +524,7 @@ MLP_AVX512 static int mlp_avx512_update(double *restrict W, ptrdiff_t n_in, ptrd
 }
 
 #undef MLP__UPDATE_CASE
+#undef MLP__UPDATE_K
 
 /* Cleared to run the plain loops instead (the tests check both). */
 static int mlp_avx512_wanted = 1;

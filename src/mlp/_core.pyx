@@ -26,6 +26,8 @@ cdef extern from "_simd.h" nogil:
     void mlp_simd_bias_sigmoid(const double* b, double* z, Py_ssize_t m,
                                Py_ssize_t n) noexcept
     int mlp_simd_all_finite(const double* x, Py_ssize_t n) noexcept
+    void mlp_simd_momentum(double* p, double* v, const double* g, Py_ssize_t n, double mu,
+                           double eta, double weight_decay, int nesterov) noexcept
     void mlp_safe_combine(const double* a, Py_ssize_t n_in, const double* W,
                           Py_ssize_t n_out, double* z) noexcept
     int mlp_small_update(double* W, Py_ssize_t n_in, Py_ssize_t n_out, const double* A,
@@ -391,17 +393,15 @@ cdef void _momentum_step(double* params, double* velocity, const double* grad,
                          const mlp_train_options* o) noexcept nogil:
     """g = grad + weight_decay W (biases: grad); v := mu v - eta g; params += v, or with
     Nesterov params += mu v - eta g"""
-    cdef Py_ssize_t l, k, start, n_w, stop = 0
-    cdef double g, v, mu = o.momentum, eta = o.eta
+    cdef Py_ssize_t l, n_w, start = 0
     for l in range(1, n_layers + 1):
-        start = stop
         n_w = sizes[l - 1] * sizes[l]
-        stop = start + n_w + sizes[l]
-        for k in range(start, stop):
-            g = grad[k] + o.weight_decay * params[k] if k < start + n_w else grad[k]
-            v = mu * velocity[k] - eta * g
-            velocity[k] = v
-            params[k] += mu * v - eta * g if o.nesterov else v
+        mlp_simd_momentum(params + start, velocity + start, grad + start, n_w, o.momentum,
+                          o.eta, o.weight_decay, o.nesterov)
+        start += n_w
+        mlp_simd_momentum(params + start, velocity + start, grad + start, sizes[l],
+                          o.momentum, o.eta, 0.0, o.nesterov)
+        start += sizes[l]
 
 
 cdef void _step(double* params, double* velocity, const Py_ssize_t* sizes,

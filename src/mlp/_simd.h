@@ -232,9 +232,10 @@ static int mlp_small_combine(const double *restrict x, ptrdiff_t m, ptrdiff_t n_
     return 0;
 }
 
-/* W := beta W + alpha A.T @ D (A (m, n_in), D (m, n_out), W (n_in, n_out)) by the AVX-512
- * kernel of _avx512.h when the CPU has it, 1 <= m <= 12, n_out >= 8 and beta != 0 (faster
- * there than BLAS's small-matrix kernels); returns 0, doing nothing, otherwise. */
+/* W := beta W + alpha A.T @ D (A (m, n_in), D (m, n_out), W (n_in, n_out); beta = 0: W is
+ * not read) by the AVX-512 kernel of _avx512.h when the CPU has it, 1 <= m <= 12 and
+ * n_out >= 8 (faster there than BLAS's small-matrix kernels); returns 0, doing nothing,
+ * otherwise. */
 static int mlp_small_update(double *restrict W, ptrdiff_t n_in, ptrdiff_t n_out,
                             const double *restrict A, ptrdiff_t m,
                             const double *restrict D, double alpha, double beta)
@@ -262,6 +263,31 @@ static inline void mlp_prefetch_rows(const double *x, const ptrdiff_t *order,
 #else
     (void)x; (void)order; (void)count; (void)n;
 #endif
+}
+
+/* The momentum step over n parameters p with velocity v and gradient g:
+ * g' = g + weight_decay p, v := mu v - eta g', then p += v, or with Nesterov
+ * p += mu v - eta g'. Branch-free inside, so that it vectorizes. */
+MLP_CLONES
+static void mlp_simd_momentum(double *restrict p, double *restrict v,
+                              const double *restrict g, ptrdiff_t n, double mu, double eta,
+                              double weight_decay, int nesterov)
+{
+    if (nesterov) {
+        for (ptrdiff_t k = 0; k < n; ++k) {
+            const double gk = g[k] + weight_decay * p[k];
+            const double vk = mu * v[k] - eta * gk;
+            v[k] = vk;
+            p[k] += mu * vk - eta * gk;
+        }
+    } else {
+        for (ptrdiff_t k = 0; k < n; ++k) {
+            const double gk = g[k] + weight_decay * p[k];
+            const double vk = mu * v[k] - eta * gk;
+            v[k] = vk;
+            p[k] += vk;
+        }
+    }
 }
 
 /* 2^k for an integer-valued double k in [-1022, 1023], by placing k + 1023 in the
