@@ -239,7 +239,7 @@ def predict(net: MLP, X: Any) -> Any:
     dask.array.Array, shape (n, sizes[-1]), float64
         Lazy; chunked like ``X``'s rows. Bit-for-bit equal to ``net.predict`` on the
         computed ``X`` when every row chunk but the last is a multiple of ``BLOCK_ROWS``
-        (1024) rows, and equal to within rounding otherwise.
+        (256) rows, and equal to within rounding otherwise.
 
     Raises
     ------
