@@ -53,30 +53,11 @@
 #define MLP_AVX512 __attribute__((target("avx512f")))
 #define MLP_INLINE static inline __attribute__((always_inline))
 
-/* rows i in [start, stop): w := keep w - (eta a[i]) delta, z += a_next[i] w (the new row),
- * columns [j0, j1) of rows of ld doubles; plain loops, for the leftovers of the kernels. */
-static inline void mlp__uc_plain(double *restrict W, ptrdiff_t ld, ptrdiff_t start,
-                                 ptrdiff_t stop, ptrdiff_t j0, ptrdiff_t j1,
-                                 const double *restrict delta, const double *restrict a,
-                                 double eta, double keep, const double *restrict a_next,
-                                 double *restrict z)
-{
-    for (ptrdiff_t i = start; i < stop; ++i) {
-        double *restrict w = W + i * ld;
-        const double c = eta * a[i], d = a_next[i];
-        if (keep == 1.0 && c == 0.0 && d == 0.0)
-            continue;
-        for (ptrdiff_t j = j0; j < j1; ++j) {
-            const double v = keep * w[j] - c * delta[j];
-            w[j] = v;
-            z[j] += d * v;
-        }
-    }
-}
-
 /* The flat kernel for n_out = N (a constant after inlining: every loop over v unrolls and
- * the arrays become registers). z := the next sample's sums (overwritten). */
-MLP_AVX512 MLP_INLINE void mlp__flat_uc(double *restrict W, ptrdiff_t n_in, const int N,
+ * the arrays become registers). z := the next sample's sums over the whole blocks of rows
+ * (overwritten); returns how many rows those are: the n_in % R rows left over are the
+ * caller's (mlp_rows_update_combine finishes them with its row loop). */
+MLP_AVX512 MLP_INLINE ptrdiff_t mlp__flat_uc(double *restrict W, ptrdiff_t n_in, const int N,
                                         const double *restrict delta,
                                         const double *restrict a, double eta, double keep,
                                         const double *restrict a_next, double *restrict z)
@@ -167,7 +148,7 @@ MLP_AVX512 MLP_INLINE void mlp__flat_uc(double *restrict W, ptrdiff_t n_in, cons
             t += s[r * N + j];
         z[j] = t;
     }
-    mlp__uc_plain(W, N, nb * R, n_in, 0, N, delta, a, eta, keep, a_next, z);
+    return nb * R;
 }
 
 /* The strided kernel: V whole vectors of columns from j0, all rows of ld doubles (V a
@@ -227,15 +208,16 @@ MLP_AVX512 MLP_INLINE void mlp__strided_uc(double *restrict W, ptrdiff_t n_in,
 }
 
 #define MLP__FLAT_CASE(n) \
-    case n: mlp__flat_uc(W, n_in, n, delta, a, eta, keep, a_next, z); return;
+    case n: return mlp__flat_uc(W, n_in, n, delta, a, eta, keep, a_next, z);
 #define MLP__STRIDED_CASE(v, t) \
     case 2 * v + t: \
         mlp__strided_uc(W, n_in, n_out, j0, v, t, delta, a, eta, keep, a_next, z); \
         break;
 
 /* mlp_rows_update_combine (see _simd.h) for a CPU with AVX-512F: W[i, :] := keep W[i, :] -
- * (eta a[i]) delta, then z_next := sum_i a_next[i] W[i, :] with the updated rows. */
-MLP_AVX512 static void mlp_avx512_update_combine(double *restrict W, ptrdiff_t n_in,
+ * (eta a[i]) delta, then z_next := sum_i a_next[i] W[i, :] with the updated rows, for the
+ * first rows of W; returns how many (all n_in, or fewer by the flat blocks' leftover). */
+MLP_AVX512 static ptrdiff_t mlp_avx512_update_combine(double *restrict W, ptrdiff_t n_in,
                                                  ptrdiff_t n_out,
                                                  const double *restrict delta,
                                                  const double *restrict a, double eta,
@@ -280,6 +262,7 @@ MLP_AVX512 static void mlp_avx512_update_combine(double *restrict W, ptrdiff_t n
         if (left == 0 && t == tail)
             break;
     }
+    return n_in;
 }
 
 #undef MLP__FLAT_CASE

@@ -211,7 +211,11 @@ static void mlp_rows_update_combine(double *restrict W, ptrdiff_t n_in, ptrdiff_
 {
 #if MLP_HAVE_AVX512_KERNELS
     if (mlp_cpu_has_avx512()) {
-        mlp_avx512_update_combine(W, n_in, n_out, delta, a, eta, keep, a_next, z_next);
+        const ptrdiff_t done =
+            mlp_avx512_update_combine(W, n_in, n_out, delta, a, eta, keep, a_next, z_next);
+        for (ptrdiff_t i = done; i < n_in; ++i)
+            mlp_row_update_combine(W + i * n_out, n_out, delta, eta * a[i], a_next[i], keep,
+                                   z_next);
         return;
     }
 #endif
