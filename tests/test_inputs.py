@@ -30,7 +30,17 @@ def variants(X):
     big[::2, ::3] = X
     ro = X.copy()
     ro.flags.writeable = False
+    # C-contiguous float64 that is not aligned: a view at an odd byte offset, and a field
+    # of a packed structured array (each value 1 byte past a multiple of 8).
+    raw = np.zeros(X.size * 8 + 1, dtype=np.uint8)
+    odd = np.frombuffer(raw.data, dtype=np.float64, offset=1, count=X.size).reshape(X.shape)
+    odd[...] = X
+    packed = np.zeros(X.shape, dtype=np.dtype([("flag", "u1"), ("x", "<f8")], align=False))
+    packed["x"] = X
     return {
+        "misaligned": odd,
+        "packed field": packed["x"],
+        "big-endian": X.astype(">f8"),
         "list": X.tolist(),
         "float32": X.astype(np.float32),
         "int64": X.astype(np.int64),
@@ -75,6 +85,17 @@ def test_contiguous_float64_input_is_not_copied():
     assert _validation.as_inputs(X, "X", 4)[0] is X
     F = np.asfortranarray(X)
     assert _validation.as_inputs(F, "X", 4)[0] is not F
+
+
+@pytest.mark.parametrize("kind", ["misaligned", "packed field", "big-endian"])
+def test_misaligned_or_foreign_input_reaches_the_kernels_as_an_aligned_copy(kind):
+    X = np.arange(20.0).reshape(5, 4)
+    given = variants(X)[kind]
+    assert not (given.flags.aligned and given.dtype.isnative)
+    x = _validation.as_inputs(given, "X", 4)[0]
+    assert x.flags.aligned and x.flags.c_contiguous and x.dtype == np.float64
+    assert x.dtype.isnative and x.ctypes.data % 8 == 0
+    np.testing.assert_array_equal(x, X)
 
 
 def test_fit_leaves_the_callers_arrays_alone(net, data):

@@ -1,7 +1,8 @@
 """Checks for the values users hand to mlp, each raising an error that names the argument.
 
-The facade calls these once, at its entry points, and then trusts what they return: a
-C-contiguous float64 array (no copy when the input already is one) that the kernels can use.
+The facade calls these once, at its entry points, and then trusts what they return: an
+aligned C-contiguous float64 array (no copy when the input already is one) that the kernels
+can use.
 """
 
 from __future__ import annotations
@@ -105,14 +106,20 @@ def as_array(a: ArrayLike, name: str, ndim: int) -> NDArray[np.float64]:
 def _float64_finite(
     arr: NDArray[Any], name: str, check_finite: bool = True
 ) -> NDArray[np.float64]:
-    """``arr`` as C-contiguous float64 (no copy if it already is), checked finite."""
-    if arr.dtype == np.float64 and arr.flags.c_contiguous:
-        x = arr
-    else:
-        x = np.ascontiguousarray(arr, dtype=np.float64)
+    """``arr`` as aligned C-contiguous float64 (no copy if it already is), checked
+    finite."""
+    x = as_kernel_array(arr)
     if check_finite:
         _check_finite(x, name)
     return x
+
+
+def as_kernel_array(arr: NDArray[Any]) -> NDArray[np.float64]:
+    """``arr`` as a C-contiguous, aligned, native-order float64 array: what the kernels'
+    ``double*`` may point at. No copy when it already is one; a copy otherwise (a
+    ``np.frombuffer`` view at an odd offset, or a field of a packed structured array, is
+    C-contiguous but misaligned, and a misaligned ``double*`` is undefined behaviour)."""
+    return np.require(arr, dtype=np.float64, requirements=["C", "A"])
 
 
 def diverged(epoch: int, eta: float) -> FloatingPointError:
