@@ -939,3 +939,59 @@ def train_epoch(double[::1] params, double[::1] velocity, const Py_ssize_t[::1] 
             _unlock(lock, True)
     _check(status, "batch")
     return stats.cost, stats.correct, bad
+
+
+def apply_step(double[::1] params, double[::1] velocity, const Py_ssize_t[::1] sizes,
+               double[::1] grad, Py_ssize_t m, double eta, *, double weight_decay=0.0,
+               double momentum=0.0, bint nesterov=False, ParamLock lock=None):
+    """One step from ``grad``, the gradient summed over a mini-batch of ``m`` rows, by the
+    epoch's own update rule (see mlp_train_epoch): with momentum 0,
+    ``W := (1 - eta weight_decay) W - eta/m grad_W`` and ``b := b - eta/m grad_b``;
+    otherwise ``grad := grad / m`` (in place: grad is scratch) and the momentum step.
+    ``velocity`` may be empty when momentum is 0. Holds ``lock`` for writing."""
+    cdef Py_ssize_t L = _layers(sizes)
+    cdef Py_ssize_t l, k, n_w, start = 0, total
+    cdef double alpha, keep, inv_m
+    cdef double* p
+    cdef const double* g
+    cdef mlp_train_options o
+    cdef double* v = _ptr(velocity)
+    o.eta = eta
+    o.cost = MLP_QUADRATIC
+    o.weight_decay = weight_decay
+    o.momentum = momentum
+    o.nesterov = nesterov
+    _check_params(params.shape[0], sizes, L)
+    if grad.shape[0] != params.shape[0]:
+        raise ValueError(f"grad has {grad.shape[0]} entries, params has {params.shape[0]}")
+    if m < 1:
+        raise ValueError(f"m must be >= 1, got {m}")
+    if _bad_options(&o, v):
+        _check(MLP_ERR_OPTIONS, "m")
+    if v != NULL and velocity.shape[0] != params.shape[0]:
+        raise ValueError(f"velocity has {velocity.shape[0]} entries, params has "
+                         f"{params.shape[0]}")
+    total = params.shape[0]
+    with nogil:
+        _lock(lock, True)
+        if momentum == 0.0:
+            # the plain step, as _backprop applies it with out = params
+            alpha = -eta / <double>m
+            keep = 1.0 - eta * weight_decay
+            for l in range(1, L + 1):
+                n_w = sizes[l - 1] * sizes[l]
+                p = &params[start]
+                g = &grad[start]
+                for k in range(n_w):
+                    p[k] = keep * p[k] + alpha * g[k]
+                p += n_w
+                g += n_w
+                for k in range(sizes[l]):
+                    p[k] = p[k] + alpha * g[k]
+                start += n_w + sizes[l]
+        else:
+            inv_m = 1.0 / <double>m
+            for k in range(total):
+                grad[k] *= inv_m
+            _momentum_step(&params[0], v, &grad[0], &sizes[0], L, &o)
+        _unlock(lock, True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -73,15 +74,132 @@ def check_positive(value: Any, name: str) -> float:
     return number
 
 
+def check_real(value: Any, name: str, low: float, high: float, high_open: bool) -> float:
+    """Return ``value`` as a finite float in ``[low, high]`` (``[low, high)`` with
+    ``high_open``)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    number = float(value)
+    ok = math.isfinite(number) and number >= low and (
+        number < high if high_open else number <= high)
+    if not ok:
+        bracket = ")" if high_open else "]"
+        raise ValueError(f"{name} must be in [{low:g}, {high:g}{bracket}, got {number}")
+    return number
+
+
+def check_fraction(value: Any, name: str) -> float:
+    """Return ``value`` as a float strictly between 0 and 1."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if not 0.0 < float(value) < 1.0:
+        raise ValueError(f"{name} must be in (0, 1), got {value}")
+    return float(value)
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """Return ``value`` as a bool; only True and False (numpy's too) are accepted."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_choice(value: Any, name: str, choices: Any) -> str:
+    """Return ``value``, one of the strings ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
+    return value
+
+
+def check_callable(value: Any, name: str, optional: bool = True) -> Any:
+    """Return ``value`` if it is callable (or None, when ``optional``)."""
+    if not (callable(value) or (optional and value is None)):
+        raise TypeError(f"{name} must be callable, got {value!r}")
+    return value
+
+
+def check_callbacks(callbacks: Any, name: str = "callbacks") -> list[Any]:
+    """Return ``callbacks`` (a callable or an iterable of callables) as a list."""
+    if callable(callbacks):
+        callbacks = [callbacks]
+    if isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__"):
+        raise TypeError(f"{name} must be a callable or a sequence of callables")
+    checked = list(callbacks)
+    for k, f in enumerate(checked):
+        if not callable(f):
+            raise TypeError(f"{name}[{k}] is not callable: {f!r}")
+    return checked
+
+
+def check_pair(value: Any, name: str) -> Any:
+    """Return ``value`` if it is None or a pair such as ``(X_val, Y_val)``."""
+    if value is not None and (not isinstance(value, (tuple, list)) or len(value) != 2):
+        raise TypeError(f"{name} must be a pair (X_val, Y_val)")
+    return value
+
+
+def check_seed(seed: Any, name: str = "seed") -> Any:
+    """Return ``seed`` if ``numpy.random.default_rng`` takes it (None, an int >= 0, a
+    ``Generator``...)."""
+    as_rng(seed, name)
+    return seed
+
+
+def as_rng(seed: Any, name: str = "seed") -> np.random.Generator:
+    """A numpy ``Generator`` from ``seed`` (a ``Generator`` is used as it is)."""
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"{name} must be None, an int >= 0 or a numpy Generator, got {seed!r} ({exc})"
+        ) from None
+
+
+def check_hidden_layer_sizes(hidden: Any, name: str = "hidden_layer_sizes") -> tuple[int, ...]:
+    """``hidden`` as a tuple of ints >= 1 (an int is one hidden layer, ``()`` none)."""
+    if isinstance(hidden, numbers.Integral) and not isinstance(hidden, (bool, np.bool_)):
+        hidden = (hidden,)
+    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (Sequence, np.ndarray)):
+        raise TypeError(
+            f"{name} must be a sequence of ints such as (30,) or (100, 50), got {hidden!r}"
+        )
+    checked = []
+    for k, n in enumerate(hidden):
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral):
+            raise TypeError(f"{name}[{k}] must be an int, got {n!r}")
+        if n < 1:
+            raise ValueError(f"{name}[{k}] must be >= 1, got {n}")
+        checked.append(int(n))
+    return tuple(checked)
+
+
+def check_target_shape(shape: tuple[Any, ...], name: str, n_rows: Any, n_out: int) -> None:
+    """Check the shape of targets: 1-D labels or 2-D ``(n_rows, n_out)``."""
+    if len(shape) not in (1, 2):
+        raise ValueError(
+            f"{name} must be 1-D class labels or 2-D targets of shape (n, {n_out}), "
+            f"got shape {shape}"
+        )
+    if shape[0] != n_rows:
+        raise ValueError(f"{name} has {shape[0]} rows but X has {n_rows}")
+    if len(shape) == 2 and shape[1] != n_out:
+        raise ValueError(
+            f"{name} has {shape[1]} columns; the network's output size is {n_out}"
+        )
+
+
+def check_numeric_dtype(dtype: Any, name: str) -> None:
+    """Raise TypeError unless ``dtype`` is a number type (bool, int, unsigned, float)."""
+    if np.dtype(dtype).kind not in _NUMERIC_KINDS:
+        raise TypeError(f"{name} has dtype {dtype}; expected numbers (float, int or bool)")
+
+
 def _as_numeric(a: ArrayLike, name: str) -> NDArray[Any]:
     try:
         arr = np.asarray(a)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"{name} could not be read as a numeric array: {exc}") from None
-    if arr.dtype.kind not in _NUMERIC_KINDS:
-        raise TypeError(
-            f"{name} has dtype {arr.dtype}; expected numbers (float, int or bool)"
-        )
+    check_numeric_dtype(arr.dtype, name)
     return arr
 
 
@@ -204,16 +322,7 @@ def as_targets(
         y = np.zeros((n_rows, n_out))
         y[np.arange(n_rows), labels] = 1.0
         return y, labels
-    if arr.ndim != 2:
-        raise ValueError(
-            f"{name} must be 1-D class labels or 2-D targets of shape (n, {n_out}), "
-            f"got shape {arr.shape}"
-        )
-    _check_rows(arr, name, n_rows)
-    if arr.shape[1] != n_out:
-        raise ValueError(
-            f"{name} has {arr.shape[1]} columns; the network's output size is {n_out}"
-        )
+    check_target_shape(arr.shape, name, n_rows, n_out)
     return _float64_finite(arr, name), None
 
 

@@ -50,7 +50,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mlp import _core
-from mlp._validation import check_sizes
+from mlp._validation import as_kernel_array, check_sizes
 from mlp._version import __version__
 from mlp.network import MLP
 
@@ -410,14 +410,7 @@ def load(path: str | os.PathLike[str]) -> MLP:
     """
     header, params = _read(path, with_params=True)
     assert params is not None
-    sizes = header["sizes"]
-    weights, biases, k = [], [], 0
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        weights.append(params[k : k + n_in * n_out].reshape(n_in, n_out))
-        k += n_in * n_out
-        biases.append(params[k : k + n_out])
-        k += n_out
-    return MLP.from_weights(weights, biases)
+    return MLP.from_params(header["sizes"], params)
 
 
 def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -486,7 +479,7 @@ def _read(
                 read=with_params)
     if params is None:
         return header, None
-    params = np.ascontiguousarray(params, dtype=np.float64)  # native byte order
+    params = as_kernel_array(params)  # native byte order, aligned
     if not _core.all_finite(params):
         first = int(np.argmax(~np.isfinite(params)))
         raise ModelFileError(

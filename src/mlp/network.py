@@ -6,7 +6,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -17,34 +17,33 @@ from mlp._validation import (
     as_array,
     as_inputs,
     as_labels,
+    as_rng,
     as_targets,
-    check_int,
-    check_positive,
     check_sizes,
     diverged,
     non_finite_row,
     one_hot_labels,
 )
+from mlp.options import FIT, OPTIONS, PARTIAL_FIT, StepOptions, check_options, document
 from mlp.training import (
     Callback,
     EtaSchedule,
     History,
-    Monitor,
     Schedule,
-    StepOptions,
-    check_callbacks,
+    StopRules,
     check_cost,
     cost_sum,
+    needs_validation,
 )
 
 Array = NDArray[np.float64]
 Progress = Callable[[int, int, int, float], Any]
 
-# Rows per kernel call block in predict/cost/gradient: large enough for BLAS to run at
-# full speed, small enough that a block's activations stay in L2. Measured on 10,000 rows,
-# 256 beat 1024 by 1-8% (predict, cost and gradient; [784,30,10] to [784,512,512,10]; 1
-# and 2 threads), and 128 to 768 were within 3% of 256.
-_BLOCK = 256
+#: Rows per kernel call in predict/cost/gradient: large enough for BLAS to run at full
+#: speed, small enough that a block's activations stay in L2. Measured on 10,000 rows, 256
+#: beat 1024 by 1-8% (predict, cost and gradient; [784,30,10] to [784,512,512,10]; 1 and
+#: 2 threads), and 128 to 768 were within 3% of 256.
+BLOCK_ROWS = 256
 # Work (in flops) done by one call of the epoch kernel: Python is re-entered between calls
 # (about ten times a second) so that Ctrl-C is honoured without waiting for a long epoch.
 _SEGMENT_FLOPS = 2e8
@@ -58,13 +57,27 @@ def _aligned_empty(n: int) -> Array:
     return raw[skip : skip + n]
 
 
-def _rng(seed: Any, name: str = "seed") -> np.random.Generator:
-    try:
-        return np.random.default_rng(seed)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"{name} must be None, an int >= 0 or a numpy Generator, got {seed!r} ({exc})"
-        ) from None
+def _keywords(local: dict[str, Any]) -> dict[str, Any]:
+    """A method's keyword arguments, from its ``locals()`` taken on entry."""
+    return {name: value for name, value in local.items() if name not in ("self", "X", "Y")}
+
+
+class _FitData(NamedTuple):
+    """fit's checked data: training rows (and their labels, if class labels), the
+    validation set if any, and the generator that shuffles."""
+
+    x: Array
+    y: Array
+    labels: NDArray[np.intp] | None
+    validation: tuple[Array, Array, NDArray[np.intp] | None] | None
+    rng: np.random.Generator
+
+
+class Snapshot(NamedTuple):
+    """A copy of a network's parameters and optimizer state (``MLP.snapshot``)."""
+
+    params: Array
+    optimizer_state: dict[str, Array]
 
 
 class MLP:
@@ -134,7 +147,7 @@ class MLP:
         sizes = check_sizes(sizes)
         if init not in INITIALIZERS:
             raise ValueError(f"init must be one of {sorted(INITIALIZERS)}, got {init!r}")
-        rng = _rng(seed)
+        rng = as_rng(seed)
         self._allocate(sizes)
         initialize(init, self._weights, self._biases, rng)
 
@@ -257,10 +270,94 @@ class MLP:
             return MLP.from_weights(self._weights, self._biases)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Pickle (and ``copy.deepcopy``) as the sizes, the parameters and the momentum
-        velocity: plain arrays, restored exactly."""
+        """Pickle (and ``copy.deepcopy``) as the sizes, the parameters and the optimizer
+        state: plain arrays, restored exactly."""
+        state = self.snapshot()
+        return (_unpickle, (self._sizes, state.params, state.optimizer_state.get("velocity")))
+
+    # --- the surface mlp's interfaces build on (mlp.io, mlp.dask) ---------------------
+
+    @classmethod
+    def from_params(cls, sizes: Sequence[int], params: ArrayLike,
+                    optimizer_state: dict[str, ArrayLike] | None = None) -> MLP:
+        """A network of ``sizes`` with a copy of ``params`` (laid out as ``MLP.params``)
+        and, optionally, of an optimizer state (see ``optimizer_state``).
+
+        Raises
+        ------
+        TypeError, ValueError
+            For invalid sizes, or parameters of the wrong length, not numeric, or holding
+            NaN or infinity.
+
+        Examples
+        --------
+        >>> import mlp
+        >>> net = mlp.MLP([2, 3, 1], seed=0)
+        >>> bool((mlp.MLP.from_params(net.sizes, net.params).params == net.params).all())
+        True
+        """
+        net = cls.__new__(cls)
+        net._allocate(check_sizes(sizes))
+        values = as_array(params, "params", 1)
+        if values.shape != net._params.shape:
+            raise ValueError(f"params has {values.size} entries; sizes {net._sizes} need "
+                             f"{net._params.size}")
+        net._params[...] = values
+        if optimizer_state:
+            net.restore(Snapshot(net._params, dict(optimizer_state)))  # type: ignore[arg-type]
+        return net
+
+    @property
+    def optimizer_state(self) -> dict[str, Array]:
+        """A copy of the optimizer's state that ``partial_fit`` carries between calls,
+        laid out like ``params``: ``{}``, or ``{"velocity": v}`` once momentum has run."""
+        return self.snapshot().optimizer_state
+
+    def snapshot(self) -> Snapshot:
+        """A copy of the parameters and the optimizer state, taken under the read lock:
+        what ``restore`` puts back."""
         with self._lock.read():
-            return (_unpickle, (self._sizes, self._params.copy(), self._velocity))
+            state = {} if self._velocity is None else {"velocity": self._velocity.copy()}
+            return Snapshot(self._params.copy(), state)
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """Put back the parameters and optimizer state of ``snapshot``, under the write
+        lock."""
+        state = dict(snapshot.optimizer_state)
+        velocity = state.pop("velocity", None)
+        if state:
+            raise ValueError(f"unknown optimizer state {sorted(state)}; expected velocity")
+        if velocity is not None:
+            velocity = as_array(velocity, "velocity", 1).copy()
+            if velocity.shape != self._params.shape:
+                raise ValueError(f"velocity has {velocity.size} entries; params has "
+                                 f"{self._params.size}")
+        with self._lock.write():
+            self._params[...] = snapshot.params
+            self._velocity = velocity
+
+    def prepare_optimizer(self, options: StepOptions, *, fresh: bool) -> None:
+        """Make the optimizer state ``options`` need: momentum's velocity, at zero when
+        ``fresh`` (``fit``) or when there is none yet (``partial_fit``)."""
+        if not options.momentum:
+            if fresh:
+                self._velocity = None
+        elif fresh or self._velocity is None:
+            self._velocity = np.zeros_like(self._params)
+
+    def apply_gradient(self, grad: Array, m: int, eta: float, options: StepOptions,
+                       n: int) -> None:
+        """One step of the compiled epoch's update rule from ``grad``, the gradient summed
+        over a mini-batch of ``m`` of ``n`` training rows (``grad`` is overwritten):
+        ``W := (1 - eta l2/n) W - eta/m grad_W``, ``b := b - eta/m grad_b``, or with
+        momentum the step of ``fit``. Under the write lock, so that a concurrent
+        ``predict`` sees the parameters before or after it, never half of it. Call
+        ``prepare_optimizer`` first."""
+        velocity = self._velocity if options.momentum and self._velocity is not None \
+            else np.empty(0)
+        _core.apply_step(self._params, velocity, self._sizes_arr, grad, m, eta,
+                         weight_decay=options.l2 / n, momentum=options.momentum,
+                         nesterov=options.nesterov, lock=self._lock)
 
     def _restore(self, values: Array) -> None:
         """params := values, under the write lock."""
@@ -283,7 +380,7 @@ class MLP:
     def _forward(self, x: Array, name: str = "X") -> Array:
         """Output activations of ``x``, which is checked for NaN and infinity on the way
         (block by block, while in cache: no pass of its own)."""
-        block = min(x.shape[0], _BLOCK)
+        block = min(x.shape[0], BLOCK_ROWS)
         out = np.empty((x.shape[0], self._sizes[-1]))
         work = np.empty(_core.predict_work_size(self._sizes_arr, block))
         bad = _core.predict(self._params, self._sizes_arr, x, out, work, block, True,
@@ -339,7 +436,7 @@ class MLP:
         x, _ = as_inputs(X, "X", self._sizes[0], check_finite=False)
         y, _ = as_targets(Y, "Y", x.shape[0], self._sizes[-1])
         n = x.shape[0]
-        return float(cost_sum(self._forward(x), y, kind) / n + self._l2_penalty(l2, n))
+        return float(cost_sum(self._forward(x), y, kind) / n + self.l2_penalty(l2, n))
 
     def gradient(
         self, X: ArrayLike, Y: ArrayLike, *, cost: str = "quadratic", l2: float = 0.0
@@ -364,7 +461,7 @@ class MLP:
         x, _ = as_inputs(X, "X", self._sizes[0])
         y, _ = as_targets(Y, "Y", x.shape[0], self._sizes[-1])
         n = x.shape[0]
-        block = min(n, _BLOCK)
+        block = min(n, BLOCK_ROWS)
         grad = np.zeros_like(self._params)
         work = np.empty(_core.gradient_work_size(self._sizes_arr, block))
         _core.gradient(self._params, self._sizes_arr, x, y, grad, 1.0 / n, work, block, kind,
@@ -377,11 +474,12 @@ class MLP:
 
     @staticmethod
     def _check_l2(l2: Any) -> float:
-        checked: float = StepOptions.check(1, "quadratic", l2, 0.0, False).l2
+        checked: float = OPTIONS["l2"].check(l2, "l2")
         return checked
 
-    def _l2_penalty(self, l2: float, n: int) -> float:
-        """l2/(2n) sum W**2 over the weights."""
+    def l2_penalty(self, l2: float, n: int) -> float:
+        """The L2 term of the cost, ``l2/(2n) sum W**2`` over the weights (not the
+        biases)."""
         if not l2:
             return 0.0
         return l2 / (2.0 * n) * float(sum(np.vdot(W, W) for W in self._weights))
@@ -405,6 +503,7 @@ class MLP:
 
     # --- training ---------------------------------------------------------------------
 
+    @document(FIT)
     def fit(
         self,
         X: ArrayLike,
@@ -434,6 +533,7 @@ class MLP:
         (never the data), cuts them into consecutive mini-batches of ``batch_size`` (the
         last may be shorter) and, for each mini-batch of ``m`` samples, applies
         ``W -= eta/m * sum dC/dW`` and ``b -= eta/m * sum dC/db`` with the quadratic cost.
+        The options are those of ``mlp.options.OPTIONS``, in this order.
 
         Parameters
         ----------
@@ -442,54 +542,7 @@ class MLP:
         Y : array_like, shape (n, sizes[-1]), or (n,) integer class labels
             Targets; labels in ``[0, sizes[-1])`` are one-hot encoded. With one output unit
             a 1-D ``Y`` is the column of targets.
-        epochs : int, default 30
-            Passes over the data (0 trains nothing).
-        batch_size : int, default 10
-            Mini-batch size; larger than ``n`` means full-batch gradient descent.
-        eta : float, default 3.0
-            Learning rate, finite and > 0 (the first epoch's, with a schedule).
-        cost : {"quadratic", "cross_entropy"}, default "quadratic"
-            The cost ``C`` of a sample (see ``MLP.cost``). With cross-entropy the output
-            delta is ``a - y``.
-        l2 : float, default 0
-            L2 weight decay ``lambda`` (network2's): the cost gains
-            ``lambda/(2n) sum W**2`` over the weights, so each step is
-            ``W := (1 - eta lambda/n) W - eta/m sum dC/dW``; biases are not decayed.
-        momentum : float in [0, 1), default 0
-            Classical momentum ``mu``: ``v := mu v - eta g``, ``theta += v``, where ``g``
-            is the mini-batch's mean gradient (plus ``lambda/n W`` for weights). The
-            velocity starts at zero in ``fit`` and carries over to ``partial_fit``.
-        nesterov : bool, default False
-            Nesterov's momentum: ``theta += mu v - eta g`` with the new ``v``.
-        schedule : "constant", "halve", HalveOnPlateau or callable, default "constant"
-            The learning rate per epoch: constant; ``"halve"`` the book's network2 rule
-            (``HalveOnPlateau()``: halve eta after 10 epochs without validation
-            improvement, stop when it reaches eta/128); or ``f(epoch) -> eta``.
-        validation_data : (X_val, Y_val), optional
-            Evaluated after every epoch (``val_cost``, and ``val_accuracy`` for labels or
-            one-hot targets).
-        validation_split : float in (0, 1), optional
-            Instead of ``validation_data``: hold out this fraction of ``X`` (chosen with
-            ``seed``) for validation, and train on the rest.
-        early_stopping : bool, default False
-            Stop after ``patience`` epochs without improvement of the validation score
-            (accuracy if available, else cost) and restore the best parameters seen.
-        patience : int, default 10
-            Epochs without improvement that early stopping waits.
-        callbacks : callable or sequence of callables
-            Each is called after every epoch with the epoch's record (a dict, as in
-            ``History``); a true return value stops training.
-        shuffle : bool, default True
-            Visit the samples in a new random order each epoch; False keeps their order.
-        seed : None, int or numpy.random.Generator
-            Seeds the validation split and the shuffling: the same seed, data and network
-            give bit-identical parameters.
-        verbose : bool, default False
-            Print one line per epoch.
-        progress : callable, optional
-            ``progress(epoch, done, total, cost)`` is called during each epoch, about ten
-            times a second, with the samples done so far of ``total`` and their mean cost:
-            for a progress bar (the command line draws one).
+        {options}
 
         Returns
         -------
@@ -511,84 +564,12 @@ class MLP:
         ``KeyboardInterrupt`` carries the run so far as its ``history`` attribute, with
         ``stop_reason`` ``"interrupted"``.
         """
-        options = StepOptions.check(batch_size, cost, l2, momentum, nesterov)
-        epochs = check_int(epochs, "epochs", 0)
-        eta = check_positive(eta, "eta")
-        rates = EtaSchedule(schedule, eta)
-        patience = check_int(patience, "patience", 1)
-        callbacks = check_callbacks(callbacks)
-        if progress is not None and not callable(progress):
-            raise TypeError(f"progress must be callable, got {progress!r}")
-        if not isinstance(early_stopping, (bool, np.bool_)):
-            raise TypeError(f"early_stopping must be True or False, got {early_stopping!r}")
-        check_shuffle(shuffle)
-        rng = _rng(seed)
-        # X is checked for NaN and infinity by the first epoch, row by row as it gathers
-        # them (see _core.train_epoch): a pass over X of its own would cost about a tenth
-        # of an epoch. With no epoch to run, it is checked here.
-        x, _ = as_inputs(X, "X", self._sizes[0], check_finite=epochs == 0)
-        y, labels = as_targets(Y, "Y", x.shape[0], self._sizes[-1])
-        if validation_split is not None:
-            if validation_data is not None:
-                raise ValueError("give validation_data or validation_split, not both")
-            x, y, labels, validation = self._split(x, y, labels, validation_split, rng)
-        elif validation_data is not None:
-            validation = self._validation_set(validation_data)
-        else:
-            validation = None
-        if validation is None and (early_stopping or rates.needs_validation):
-            raise ValueError(
-                "early_stopping and the 'halve' schedule need validation data: give "
-                "validation_data or validation_split")
+        opts = check_options(FIT, _keywords(locals()), "fit")
+        data = self._training_data(X, Y, opts)
+        self.prepare_optimizer(StepOptions.from_options(opts), fresh=True)
+        return self._train(data, opts)
 
-        self._velocity = np.zeros_like(self._params) if options.momentum else None
-        start_params = self._params.copy()
-        history = History()
-        monitor = Monitor()
-        best = None
-        order = np.arange(x.shape[0], dtype=np.intp)
-        try:
-            for epoch in range(1, epochs + 1):
-                if shuffle:
-                    rng.shuffle(order)
-                try:
-                    eta_now = rates.for_epoch(epoch)
-                except ValueError:  # a schedule's bad eta: leave the network as it was
-                    self._restore(start_params)
-                    raise
-                record = self._epoch(x, y, labels, order, options, eta_now, epoch,
-                                     progress)
-                if validation is not None:
-                    record.update(self._evaluate(*validation, options.cost))
-                history.append(record)
-                if verbose:
-                    self._report(record, epochs)
-                stop = None
-                if validation is not None:
-                    improved = monitor.update(record)
-                    if early_stopping and improved:
-                        best = self._params.copy()
-                    if early_stopping and monitor.since_best >= patience:
-                        stop = "early_stopping"
-                    if rates.after_epoch(improved) and stop is None:
-                        stop = "schedule"
-                if any([bool(f(record)) for f in callbacks]) and stop is None:
-                    stop = "callback"
-                if stop is not None:
-                    history.stop_reason = stop
-                    break
-        except _NonFinite as exc:
-            self._restore(start_params)
-            raise non_finite_row("X", exc.row) from None
-        except KeyboardInterrupt as exc:
-            history.stop_reason = "interrupted"
-            exc.history = history  # type: ignore[attr-defined]
-            raise
-        if early_stopping and best is not None:
-            self._restore(best)
-            history.best_epoch = monitor.best_epoch
-        return history
-
+    @document(PARTIAL_FIT)
     def partial_fit(
         self,
         X: ArrayLike,
@@ -610,27 +591,96 @@ class MLP:
         ``fit(epochs=2, shuffle=False)`` from the same network. The options mean what they
         mean in ``fit``; ``n`` in the L2 term is ``len(X)`` of this call.
 
+        Parameters
+        ----------
+        X : array_like, shape (n, sizes[0])
+        Y : array_like, shape (n, sizes[-1]), or (n,) integer class labels
+        {options}
+
         Returns
         -------
         History
             One record.
         """
-        options = StepOptions.check(batch_size, cost, l2, momentum, nesterov)
-        eta = check_positive(eta, "eta")
-        check_shuffle(shuffle)
-        rng = _rng(seed)
+        opts = check_options(PARTIAL_FIT, _keywords(locals()), "partial_fit")
+        options = StepOptions.from_options(opts)
+        rng = as_rng(opts["seed"])
         x, _ = as_inputs(X, "X", self._sizes[0], check_finite=False)
         y, labels = as_targets(Y, "Y", x.shape[0], self._sizes[-1])
-        if options.momentum and self._velocity is None:
-            self._velocity = np.zeros_like(self._params)
+        self.prepare_optimizer(options, fresh=False)
         order = np.arange(x.shape[0], dtype=np.intp)
-        if shuffle:
+        if opts["shuffle"]:
             rng.shuffle(order)
         history = History()
         try:
-            history.append(self._epoch(x, y, labels, order, options, eta, 1))
+            history.append(self._epoch(x, y, labels, order, options, opts["eta"], 1))
         except _NonFinite as exc:
             raise non_finite_row("X", exc.row) from None
+        return history
+
+    def _training_data(self, X: ArrayLike, Y: ArrayLike, opts: dict[str, Any]) -> _FitData:
+        """fit's data, checked: the training rows, and the validation set if any (held out
+        by ``validation_split``, or ``validation_data``)."""
+        rng = as_rng(opts["seed"])
+        # X is checked for NaN and infinity by the first epoch, row by row as it gathers
+        # them (see _core.train_epoch): a pass over X of its own would cost about a tenth
+        # of an epoch. With no epoch to run, it is checked here.
+        x, _ = as_inputs(X, "X", self._sizes[0], check_finite=opts["epochs"] == 0)
+        y, labels = as_targets(Y, "Y", x.shape[0], self._sizes[-1])
+        validation = None
+        if opts["validation_split"] is not None:
+            if opts["validation_data"] is not None:
+                raise ValueError("give validation_data or validation_split, not both")
+            x, y, labels, validation = self._split(x, y, labels, opts["validation_split"],
+                                                   rng)
+        elif opts["validation_data"] is not None:
+            validation = self._validation_set(opts["validation_data"])
+        if validation is None and (opts["early_stopping"]
+                                   or needs_validation(opts["schedule"])):
+            raise ValueError(
+                "early_stopping and the 'halve' schedule need validation data: give "
+                "validation_data or validation_split")
+        return _FitData(x, y, labels, validation, rng)
+
+    def _train(self, data: _FitData, opts: dict[str, Any]) -> History:
+        """fit's epochs over checked data, with its stopping rules (see ``fit``)."""
+        options = StepOptions.from_options(opts)
+        epochs = opts["epochs"]
+        rates = EtaSchedule(opts["schedule"], opts["eta"])
+        rules = StopRules(rates, opts["early_stopping"], opts["patience"],
+                          opts["callbacks"], data.validation is not None)
+        start_params = self._params.copy()
+        history = History()
+        order = np.arange(data.x.shape[0], dtype=np.intp)
+        try:
+            for epoch in range(1, epochs + 1):
+                if opts["shuffle"]:
+                    data.rng.shuffle(order)
+                try:
+                    eta = rates.for_epoch(epoch)
+                except ValueError:  # a schedule's bad eta: leave the network as it was
+                    self._restore(start_params)
+                    raise
+                record = self._epoch(data.x, data.y, data.labels, order, options, eta,
+                                     epoch, opts["progress"])
+                if data.validation is not None:
+                    record.update(self._evaluate(*data.validation, options.cost))
+                history.append(record)
+                if opts["verbose"]:
+                    self._report(record, epochs)
+                history.stop_reason = rules.after_epoch(record, self._params)
+                if history.stop_reason is not None:
+                    break
+        except _NonFinite as exc:
+            self._restore(start_params)
+            raise non_finite_row("X", exc.row) from None
+        except KeyboardInterrupt as exc:
+            history.stop_reason = "interrupted"
+            exc.history = history  # type: ignore[attr-defined]
+            raise
+        if rules.best is not None:
+            self._restore(rules.best)
+            history.best_epoch = rules.best_epoch
         return history
 
     def _epoch(
@@ -650,13 +700,11 @@ class MLP:
         n = x.shape[0]
         batch = min(options.batch_size, n)
         work = np.empty(_core.epoch_work_size(self._sizes_arr, batch))
-        velocity = np.empty(0)
-        if options.momentum and self._velocity is not None:
-            velocity = self._velocity
+        velocity = self._velocity if options.momentum and self._velocity is not None \
+            else np.empty(0)
         flops_per_sample = 6 * sum(a * b for a, b in zip(self._sizes[:-1], self._sizes[1:]))
         segment = batch * max(1, int(_SEGMENT_FLOPS // (flops_per_sample * batch)))
-        before = self._params.copy()
-        velocity_before = velocity.copy()
+        before = self.snapshot()
         start = time.perf_counter()
         total, correct = 0.0, 0
         for lo in range(0, n, segment):
@@ -667,8 +715,7 @@ class MLP:
                 check_finite=epoch == 1, lock=self._lock,
             )
             if bad >= 0:
-                self._restore(before)
-                velocity[...] = velocity_before
+                self.restore(before)
                 raise _NonFinite(bad)
             total += cost
             correct += right
@@ -676,14 +723,13 @@ class MLP:
                 done = min(lo + segment, n)
                 progress(epoch, done, n, total / done)
         if not _core.all_finite(self._params):
-            self._restore(before)
-            velocity[...] = velocity_before
+            self.restore(before)
             raise diverged(epoch, eta)
         record: dict[str, Any] = {"epoch": epoch, "eta": eta, "cost": total / n}
         if labels is not None:
             record["accuracy"] = correct / n
         if options.l2:
-            record["l2_penalty"] = self._l2_penalty(options.l2, n)
+            record["l2_penalty"] = self.l2_penalty(options.l2, n)
         record["seconds"] = time.perf_counter() - start
         return record
 
@@ -752,16 +798,7 @@ class MLP:
 
 def _unpickle(sizes: tuple[int, ...], params: Array, velocity: Array | None) -> MLP:
     """Rebuild a pickled MLP, checking what the pickle holds like any other input."""
-    net = MLP.__new__(MLP)
-    net._allocate(check_sizes(sizes))
-    values = np.asarray(params, dtype=np.float64)
-    if values.shape != net._params.shape:
-        raise ValueError(f"a pickled MLP{sizes} holds {values.size} parameters, expected "
-                         f"{net._params.size}")
-    net._params[...] = values
-    if velocity is not None:
-        net._velocity = np.array(velocity, dtype=np.float64).reshape(net._params.shape)
-    return net
+    return MLP.from_params(sizes, params, None if velocity is None else {"velocity": velocity})
 
 
 class _NonFinite(Exception):
@@ -770,11 +807,6 @@ class _NonFinite(Exception):
     def __init__(self, row: int):
         super().__init__(row)
         self.row = row
-
-
-def check_shuffle(shuffle: Any) -> None:
-    if not isinstance(shuffle, (bool, np.bool_)):
-        raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
 
 
 def sigmoid(z: ArrayLike) -> Array:

@@ -4,17 +4,14 @@ compiled core."""
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any, Union
 
 import numpy as np
 from numpy.typing import NDArray
 
 from mlp import _core
-from mlp._validation import check_int, check_positive
+from mlp._validation import check_choice, check_int, check_positive, check_real
 
 #: Cost names and the core's mlp_cost codes.
 COSTS = {"quadratic": _core.QUADRATIC, "cross_entropy": _core.CROSS_ENTROPY}
@@ -24,21 +21,7 @@ Callback = Callable[[dict[str, Any]], Any]
 
 def check_cost(cost: Any) -> int:
     """The core's code for the cost named ``cost``."""
-    if not isinstance(cost, str) or cost not in COSTS:
-        raise ValueError(f"cost must be one of {sorted(COSTS)}, got {cost!r}")
-    return int(COSTS[cost])
-
-
-def _check_real(value: Any, name: str, low: float, high: float, high_open: bool) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    number = float(value)
-    ok = math.isfinite(number) and number >= low and (
-        number < high if high_open else number <= high)
-    if not ok:
-        bracket = ")" if high_open else "]"
-        raise ValueError(f"{name} must be in [{low:g}, {high:g}{bracket}, got {number}")
-    return number
+    return int(COSTS[check_choice(cost, "cost", COSTS)])
 
 
 def cost_sum(a: NDArray[np.float64], y: NDArray[np.float64], cost: int) -> float:
@@ -50,30 +33,6 @@ def cost_sum(a: NDArray[np.float64], y: NDArray[np.float64], cost: int) -> float
         a = np.clip(a, eps, 1.0 - eps)
         return float(-np.sum(y * np.log(a) + (1.0 - y) * np.log1p(-a)))
     return float(0.5 * np.sum((a - y) ** 2))
-
-
-@dataclass(frozen=True)
-class StepOptions:
-    """How each mini-batch steps (validated). ``weight_decay`` is l2 / n."""
-
-    batch_size: int
-    cost: int
-    l2: float
-    momentum: float
-    nesterov: bool
-
-    @classmethod
-    def check(cls, batch_size: Any, cost: Any, l2: Any, momentum: Any,
-              nesterov: Any) -> StepOptions:
-        if not isinstance(nesterov, (bool, np.bool_)):
-            raise TypeError(f"nesterov must be True or False, got {nesterov!r}")
-        return cls(
-            batch_size=check_int(batch_size, "batch_size", 1),
-            cost=check_cost(cost),
-            l2=_check_real(l2, "l2", 0.0, math.inf, True),
-            momentum=_check_real(momentum, "momentum", 0.0, 1.0, True),
-            nesterov=bool(nesterov),
-        )
 
 
 class HalveOnPlateau:
@@ -88,8 +47,8 @@ class HalveOnPlateau:
 
     def __init__(self, patience: int = 10, factor: float = 0.5, floor: float = 1 / 128):
         self.patience = check_int(patience, "patience", 1)
-        self.factor = _check_real(factor, "factor", 0.0, 1.0, True)
-        self.floor = _check_real(floor, "floor", 0.0, 1.0, True)
+        self.factor = check_real(factor, "factor", 0.0, 1.0, True)
+        self.floor = check_real(floor, "floor", 0.0, 1.0, True)
         if self.factor == 0.0 or self.floor == 0.0:
             raise ValueError("factor and floor must be > 0")
 
@@ -101,31 +60,42 @@ class HalveOnPlateau:
 Schedule = Union[str, HalveOnPlateau, Callable[[int], float]]
 
 
+def check_schedule(schedule: Any, name: str = "schedule") -> Schedule:
+    """Return ``schedule`` if it is "constant", "halve", a ``HalveOnPlateau`` or a
+    callable ``epoch -> eta``."""
+    what = (f"{name} must be 'constant', 'halve', a HalveOnPlateau or a callable "
+            f"epoch -> eta, got {schedule!r}")
+    if isinstance(schedule, str):
+        if schedule not in ("constant", "halve"):
+            raise ValueError(what)
+        return schedule
+    if not (isinstance(schedule, HalveOnPlateau) or callable(schedule)):
+        raise TypeError(what)
+    return schedule  # type: ignore[no-any-return]
+
+
+def needs_validation(schedule: Schedule) -> bool:
+    """Whether ``schedule`` halves eta on validation plateaus (so needs validation data)."""
+    return isinstance(schedule, HalveOnPlateau) or schedule == "halve"
+
+
 class EtaSchedule:
     """The learning rate of each epoch, from ``schedule``: "constant", "halve" (a default
     ``HalveOnPlateau``), a ``HalveOnPlateau``, or a callable ``epoch -> eta`` (epochs
     count from 1)."""
 
     def __init__(self, schedule: Schedule, eta: float):
+        schedule = check_schedule(schedule)
         self.eta0 = eta
         self.eta = eta
         self.plateau: HalveOnPlateau | None = None
         self.function: Callable[[int], float] | None = None
-        if isinstance(schedule, str):
-            if schedule == "halve":
-                self.plateau = HalveOnPlateau()
-            elif schedule != "constant":
-                raise ValueError(
-                    f"schedule must be 'constant', 'halve', a HalveOnPlateau or a "
-                    f"callable epoch -> eta, got {schedule!r}")
-        elif isinstance(schedule, HalveOnPlateau):
+        if isinstance(schedule, HalveOnPlateau):
             self.plateau = schedule
+        elif schedule == "halve":
+            self.plateau = HalveOnPlateau()
         elif callable(schedule):
             self.function = schedule
-        else:
-            raise TypeError(
-                f"schedule must be 'constant', 'halve', a HalveOnPlateau or a callable "
-                f"epoch -> eta, got {schedule!r}")
         self._since_best = 0
 
     @property
@@ -180,16 +150,40 @@ class Monitor:
         return False
 
 
-def check_callbacks(callbacks: Any) -> list[Callback]:
-    if callable(callbacks):
-        callbacks = [callbacks]
-    if not isinstance(callbacks, Iterable):
-        raise TypeError("callbacks must be a callable or a sequence of callables")
-    checked = list(callbacks)
-    for k, f in enumerate(checked):
-        if not callable(f):
-            raise TypeError(f"callbacks[{k}] is not callable: {f!r}")
-    return checked
+class StopRules:
+    """fit's reasons to stop after an epoch, in order: early stopping (``patience``
+    epochs without validation improvement; the best parameters are kept to restore), the
+    schedule (eta reached its floor) and the callbacks (a true return value)."""
+
+    def __init__(self, rates: EtaSchedule, early_stopping: bool, patience: int,
+                 callbacks: Iterable[Callback], validating: bool):
+        self.rates = rates
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.callbacks = list(callbacks)
+        self.monitor = Monitor() if validating else None
+        self.best: NDArray[np.float64] | None = None  # with early stopping
+
+    @property
+    def best_epoch(self) -> int:
+        return self.monitor.best_epoch if self.monitor is not None else 0
+
+    def after_epoch(self, record: dict[str, Any], params: NDArray[np.float64]) -> str | None:
+        """Why to stop after the epoch of ``record`` (None: go on); ``params`` are the
+        network's parameters after it. Every callback is called, whatever the others
+        return."""
+        stop = None
+        if self.monitor is not None:
+            improved = self.monitor.update(record)
+            if self.early_stopping and improved:
+                self.best = params.copy()
+            if self.early_stopping and self.monitor.since_best >= self.patience:
+                stop = "early_stopping"
+            if self.rates.after_epoch(improved) and stop is None:
+                stop = "schedule"
+        if any([bool(f(record)) for f in self.callbacks]) and stop is None:
+            stop = "callback"
+        return stop
 
 
 class History:

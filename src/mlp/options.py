@@ -1,0 +1,248 @@
+"""The training options: one specification, read by everything that takes, checks or
+documents them.
+
+Each :class:`Option` has a name, a default, a check (which returns the value to use and
+raises ``TypeError``/``ValueError`` naming the argument), a one-line doc and, if the command
+line offers it, how ``mlp train`` spells it. ``MLP.fit`` and ``MLP.partial_fit`` check
+their keywords here and take their parameter docs from here; the command line builds its
+flags from here; the scikit-learn estimators and ``mlp.dask`` take their defaults, checks
+and docs from here; ``docs/training-options.md`` shows :func:`markdown_table`. Adding an
+option is one entry below plus the code that uses it (and its keyword in ``MLP.fit``'s
+signature, which a test compares with this list).
+
+>>> from mlp.options import OPTIONS, check_options
+>>> OPTIONS["eta"].default
+3.0
+>>> check_options(("batch_size", "eta"), {"eta": 0.5}, "fit")
+{'batch_size': 10, 'eta': 0.5}
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mlp import _validation as v
+from mlp.training import COSTS, check_schedule
+
+_SAME = object()
+
+
+@dataclass(frozen=True)
+class Option:
+    """One training option.
+
+    Attributes
+    ----------
+    name : str
+        The keyword, as ``MLP.fit`` takes it (``--name-with-dashes`` on the command line).
+    default : object
+        The value when the option is not given.
+    check : callable
+        ``check(value, name)`` returns the value to use, or raises ``TypeError`` or
+        ``ValueError`` naming ``name``.
+    doc : str
+        One line: what it does (``--help``, the docs table, the docstrings).
+    type : str
+        The numpydoc type, for docstrings.
+    details : str
+        More for the docstrings (the formulas), or "".
+    cli : None, type or tuple of str
+        How ``mlp train`` takes it: ``int``, ``float``, ``bool`` (a flag), a tuple of
+        choices; None if it does not.
+    cli_default : object
+        The command line's default, where it differs from ``default``.
+    """
+
+    name: str
+    default: Any
+    check: Callable[[Any, str], Any]
+    doc: str
+    type: str
+    details: str = ""
+    cli: Any = None
+    cli_default: Any = _SAME
+
+    @property
+    def flag(self) -> str:
+        """The command line's spelling, ``--batch-size`` for ``batch_size``."""
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def command_line_default(self) -> Any:
+        return self.default if self.cli_default is _SAME else self.cli_default
+
+
+def _int(minimum: int) -> Callable[[Any, str], int]:
+    return lambda value, name: v.check_int(value, name, minimum)
+
+
+def _real(low: float, high: float, high_open: bool) -> Callable[[Any, str], float]:
+    return lambda value, name: v.check_real(value, name, low, high, high_open)
+
+
+def _optional(check: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
+    return lambda value, name: None if value is None else check(value, name)
+
+
+_LIST = (
+    Option("epochs", 30, _int(0), "Passes over the data (0 trains nothing).", "int"),
+    Option("batch_size", 10, _int(1),
+           "Mini-batch size; larger than n means full-batch gradient descent.", "int",
+           cli=int),
+    Option("eta", 3.0, v.check_positive,
+           "Learning rate, finite and > 0 (the first epoch's, with a schedule).", "float",
+           cli=float),
+    Option("cost", "quadratic", lambda value, name: v.check_choice(value, name, COSTS),
+           "The cost C of a sample: quadratic (the seed's) or cross_entropy.",
+           '{"quadratic", "cross_entropy"}',
+           "``C = 1/2 sum_j (a_L[j] - y[j])**2``, or "
+           "``C = -sum_j y[j] ln a_L[j] + (1 - y[j]) ln(1 - a_L[j])``, whose output delta "
+           "is ``a - y`` (see ``MLP.cost``).", cli=tuple(sorted(COSTS))),
+    Option("l2", 0.0, _real(0.0, math.inf, True),
+           "L2 weight decay lambda: the cost gains lambda/(2n) sum W**2 (not the biases).",
+           "float >= 0",
+           "Each step is ``W := (1 - eta lambda/n) W - eta/m sum dC/dW`` (network2's).",
+           cli=float),
+    Option("momentum", 0.0, _real(0.0, 1.0, True),
+           "Momentum mu in [0, 1): v := mu v - eta g, theta += v (0: plain SGD).",
+           "float in [0, 1)",
+           "``g`` is the mini-batch's mean gradient (plus ``lambda/n W`` for weights). The "
+           "velocity starts at zero in ``fit`` and carries over to ``partial_fit``.",
+           cli=float),
+    Option("nesterov", False, v.check_bool,
+           "Nesterov's momentum: theta += mu v - eta g with the new v.", "bool", cli=bool),
+    Option("schedule", "constant", check_schedule,
+           "eta per epoch: constant, halve (network2's rule) or f(epoch) -> eta.",
+           '"constant", "halve", HalveOnPlateau or callable',
+           '``"halve"`` is ``HalveOnPlateau()``: halve eta after 10 epochs without '
+           "validation improvement, stop when it reaches eta/128.",
+           cli=("constant", "halve")),
+    Option("validation_data", None, v.check_pair,
+           "(X_val, Y_val), evaluated after every epoch (val_cost, val_accuracy).",
+           "(X_val, Y_val), optional"),
+    Option("validation_split", None, _optional(v.check_fraction),
+           "Instead of validation_data: hold out this fraction of X (chosen with seed).",
+           "float in (0, 1), optional", cli=float),
+    Option("early_stopping", False, v.check_bool,
+           "Stop after patience epochs without validation improvement; keep the best.",
+           "bool",
+           "The score is the validation accuracy if available, else the cost; the best "
+           "parameters seen are restored.", cli=bool),
+    Option("patience", 10, _int(1), "Epochs without improvement that early stopping waits.",
+           "int", cli=int),
+    Option("callbacks", (), lambda value, name: tuple(v.check_callbacks(value, name)),
+           "f(record) after every epoch; a true return value stops training.",
+           "callable or sequence of callables"),
+    Option("shuffle", True, v.check_bool,
+           "Visit the samples in a new random order each epoch; False keeps their order.",
+           "bool"),
+    Option("seed", None, v.check_seed,
+           "Seeds the shuffling and validation_split: the same seed gives the same bits.",
+           "None, int or numpy.random.Generator", cli=int, cli_default=0),
+    Option("verbose", False, v.check_bool, "Print one line per epoch.", "bool"),
+    Option("progress", None, v.check_callable,
+           "progress(epoch, done, total, cost), about ten times a second during an epoch.",
+           "callable, optional"),
+)
+
+#: Every training option, by name, in ``MLP.fit``'s order.
+OPTIONS: dict[str, Option] = {option.name: option for option in _LIST}
+#: How each mini-batch steps: the options the compiled epoch takes.
+STEP = ("batch_size", "eta", "cost", "l2", "momentum", "nesterov")
+#: What ``MLP.fit`` takes.
+FIT = tuple(OPTIONS)
+#: What ``MLP.partial_fit`` takes.
+PARTIAL_FIT = (*STEP, "shuffle", "seed")
+
+
+def _show(value: Any) -> str:
+    """A default as the docs write it: ``"quadratic"``, ``3.0``, ``None``, ``()``."""
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+def defaults(names: Iterable[str]) -> dict[str, Any]:
+    """``{name: default}`` for ``names``."""
+    return {name: OPTIONS[name].default for name in names}
+
+
+def check_options(names: Iterable[str], given: Mapping[str, Any],
+                  where: str) -> dict[str, Any]:
+    """The options ``names``, each the checked ``given`` value or its default.
+
+    Raises ``TypeError`` for a name in ``given`` that is not in ``names`` (naming what
+    ``where`` takes), and whatever each option's check raises.
+    """
+    names = tuple(names)
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise TypeError(f"{where} got unexpected options {unknown}; it takes "
+                        f"{', '.join(names)}")
+    return {name: OPTIONS[name].check(given.get(name, OPTIONS[name].default), name)
+            for name in names}
+
+
+def parameters_doc(names: Iterable[str], indent: str = "") -> str:
+    """numpydoc ``Parameters`` entries for ``names``."""
+    lines = []
+    for name in names:
+        option = OPTIONS[name]
+        default = "" if option.default is None else f", default {_show(option.default)}"
+        lines.append(f"{indent}{name} : {option.type}{default}")
+        text = option.doc + (" " + option.details if option.details else "")
+        lines += textwrap.wrap(text, 88, initial_indent=indent + "    ",
+                               subsequent_indent=indent + "    ", break_on_hyphens=False,
+                               break_long_words=False)
+    return "\n".join(lines)
+
+
+def document(names: Iterable[str]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: replace the line ``{options}`` of a docstring by the entries of
+    ``names`` (at that line's indentation)."""
+    names = tuple(names)
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        doc = function.__doc__ or ""
+        lines = doc.split("\n")
+        for k, line in enumerate(lines):
+            if line.strip() == "{options}":
+                indent = line[: len(line) - len(line.lstrip())]
+                lines[k] = parameters_doc(names, indent)
+                break
+        else:
+            raise ValueError(f"{function.__qualname__}'s docstring has no {{options}} line")
+        function.__doc__ = "\n".join(lines)
+        return function
+
+    return decorate
+
+
+def markdown_table(names: Iterable[str] = FIT) -> str:
+    """The options as the Markdown table of ``docs/training-options.md``."""
+    rows = ["| option | default | meaning |", "|---|---|---|"]
+    for name in names:
+        option = OPTIONS[name]
+        rows.append(f"| `{name}` | `{_show(option.default)}` | {option.doc} |")
+    return "\n".join(rows)
+
+
+@dataclass(frozen=True)
+class StepOptions:
+    """How each mini-batch steps, checked: what the compiled epoch takes besides eta.
+    ``cost`` is the core's code; the weight decay of a step is ``l2 / n``."""
+
+    batch_size: int
+    cost: int
+    l2: float
+    momentum: float
+    nesterov: bool
+
+    @classmethod
+    def from_options(cls, checked: Mapping[str, Any]) -> StepOptions:
+        """From the output of :func:`check_options` (the names of ``STEP``)."""
+        return cls(batch_size=checked["batch_size"], cost=int(COSTS[checked["cost"]]),
+                   l2=checked["l2"], momentum=checked["momentum"],
+                   nesterov=checked["nesterov"])
