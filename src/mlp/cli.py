@@ -20,20 +20,23 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
 from mlp import io as model_io
+from mlp import options
 from mlp._progress import ProgressBar
 from mlp._version import __version__
 from mlp.datasets import load_data, load_digits
 from mlp.network import MLP
 from mlp.scaling import METHODS, apply_scaling, fit_scaling
-from mlp.training import COSTS
+from mlp.training import COSTS, History
 
 COMMANDS = ("train", "evaluate", "predict", "info")
+#: The training options ``mlp train`` takes (``--batch-size`` for ``batch_size``...).
+TRAIN_OPTIONS = options.command_line(options.FIT)
 
 
 class CommandError(Exception):
@@ -76,22 +79,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="which files of an IDX folder (default: train)")
     train.add_argument("--sizes", type=_sizes, metavar="N,...,N",
                        help="layer sizes (default: features,30,outputs)")
-    train.add_argument("--epochs", type=int, default=30, help="default: 30")
-    train.add_argument("--batch-size", type=int, default=10, help="default: 10")
-    train.add_argument("--eta", type=float, default=3.0, help="learning rate (default: 3.0)")
-    train.add_argument("--cost", choices=sorted(COSTS), default="quadratic")
-    train.add_argument("--l2", type=float, default=0.0, help="L2 weight decay lambda")
-    train.add_argument("--momentum", type=float, default=0.0)
-    train.add_argument("--nesterov", action="store_true")
-    train.add_argument("--schedule", choices=("constant", "halve"), default="constant")
-    train.add_argument("--early-stopping", action="store_true")
-    train.add_argument("--patience", type=int, default=10)
-    train.add_argument("--seed", type=int, default=0,
-                       help="seeds the splits, initialisation and shuffling (default: 0)")
+    options.add_arguments(train, TRAIN_OPTIONS)
     train.add_argument("--test-fraction", type=float, default=0.25,
                        help="share held out for testing, 0 for none (default: 0.25)")
-    train.add_argument("--validation-split", type=float, default=None,
-                       help="share of the training part held out for validation")
     train.add_argument("--scale", choices=METHODS, default="minmax",
                        help="input scaling fitted on the training data (default: minmax)")
     train.add_argument("--out", metavar="MODEL", help="save the trained model (.npz)")
@@ -166,11 +156,62 @@ def _scores(net: MLP, X: NDArray[np.float64], y: Any, cost: str) -> dict[str, fl
 # --- commands ----------------------------------------------------------------------------
 
 def _train(args: argparse.Namespace) -> int:
-    quiet = args.quiet
+    """mlp train: load, split and scale, fit, report, save."""
     if args.plot:
         from mlp.plot import require_matplotlib
 
         require_matplotlib()
+    X, y, name = _training_data(args)
+    data = _split_and_scale(args, X, y)
+    n_outputs = _classes(y)
+    sizes = args.sizes or [data.X.shape[1], 30, n_outputs]
+    if sizes[0] != data.X.shape[1] or sizes[-1] != n_outputs:
+        raise CommandError(
+            f"--sizes must start with {data.X.shape[1]} (features) and end with {n_outputs} "
+            f"(outputs), got {','.join(map(str, sizes))}")
+    net = MLP(sizes, seed=args.seed)
+    if not args.quiet:
+        print(f"mlp {__version__}: training {net} on {name} ({len(data.train)} training, "
+              f"{len(data.test)} test samples)", flush=True)
+    history, seconds, interrupted = _fit(args, net, data)
+    training = {k: v for k, v in vars(args).items() if k in TRAIN_OPTIONS and k != "seed"}
+    training.update(seed=args.seed, epochs_run=len(history),
+                    stop_reason=history.stop_reason, data=name)
+    if args.out:
+        model_io.save(net, args.out, scaling=data.scaling, training=training,
+                      metadata={"interrupted": interrupted})
+    if interrupted:
+        saved = f"; the model so far is saved to {args.out}" if args.out else ""
+        print(f"mlp: interrupted after {len(history)} complete epochs{saved}",
+              file=sys.stderr)
+        return 130
+    metrics: dict[str, Any] = {"mlp_version": __version__, "data": name, "sizes": sizes,
+                               "options": training, "seconds": seconds,
+                               "history": history.records}
+    if len(data.test):
+        metrics["test"] = _scores(net, data.X[data.test], data.y[data.test], args.cost)
+    _print_result(metrics, len(history), seconds)
+    if args.json:
+        _write_atomically(args.json, json.dumps(metrics, indent=2) + "\n")
+    if args.plot and len(history):
+        from mlp.plot import learning_curves
+
+        learning_curves(history, args.plot, title=f"{net} on {name}")
+    return 0
+
+
+class _Split(NamedTuple):
+    """The data, scaled, with the rows of its training and test parts."""
+
+    X: NDArray[np.float64]
+    y: Any
+    train: NDArray[np.intp]
+    test: NDArray[np.intp]
+    scaling: dict[str, Any] | None
+
+
+def _training_data(args: argparse.Namespace) -> tuple[NDArray[np.float64], Any, str]:
+    """The data to train on (the bundled digits when none is given), with its name."""
     y: Any
     if args.data is None:
         X, y = load_digits()
@@ -182,96 +223,70 @@ def _train(args: argparse.Namespace) -> int:
         raise CommandError(f"{name} has no labels or targets (see --label-column)")
     if y.dtype.kind == "i" and y.min() < 0:
         raise CommandError(f"{name} has negative labels; labels must be 0, 1, 2, ...")
+    return X, y, name
+
+
+def _split_and_scale(args: argparse.Namespace, X: NDArray[np.float64], y: Any) -> _Split:
+    """Hold out --test-fraction of the rows (seeded by --seed), and scale the inputs by
+    --scale fitted on the training rows."""
     if not 0.0 <= args.test_fraction < 1.0:
         raise CommandError(f"--test-fraction must be in [0, 1), got {args.test_fraction}")
-    rng = np.random.default_rng(args.seed)
-    order = rng.permutation(len(X))
+    order = np.random.default_rng(args.seed).permutation(len(X))
     n_test = int(round(args.test_fraction * len(X)))
     if n_test >= len(X):
         raise CommandError("--test-fraction leaves no training data")
     test, train = order[:n_test], order[n_test:]
     scaling = fit_scaling(X[train], args.scale)
-    X = apply_scaling(X, scaling)
-    n_outputs = _classes(y)
-    sizes = args.sizes or [X.shape[1], 30, n_outputs]
-    if sizes[0] != X.shape[1] or sizes[-1] != n_outputs:
-        raise CommandError(
-            f"--sizes must start with {X.shape[1]} (features) and end with {n_outputs} "
-            f"(outputs), got {','.join(map(str, sizes))}")
-    net = MLP(sizes, seed=args.seed)
-    validation = (X[test], y[test]) if n_test and args.validation_split is None else None
-    options = {
-        "epochs": args.epochs, "batch_size": args.batch_size, "eta": args.eta,
-        "cost": args.cost, "l2": args.l2, "momentum": args.momentum,
-        "nesterov": args.nesterov, "schedule": args.schedule,
-        "early_stopping": args.early_stopping, "patience": args.patience,
-        "validation_split": args.validation_split, "seed": args.seed,
-    }
-    if not quiet:
-        print(f"mlp {__version__}: training {net} on {name} "
-              f"({len(train)} training, {n_test} test samples)", flush=True)
-    bar = ProgressBar(args.epochs, enabled=None if not quiet else False)
+    return _Split(apply_scaling(X, scaling), y, train, test, scaling)
+
+
+def _fit(args: argparse.Namespace, net: MLP, data: _Split) -> tuple[History, float, bool]:
+    """Train ``net`` with a progress bar and one line per epoch; returns the history, the
+    seconds it took and whether it was interrupted (Ctrl-C)."""
+    use_test = len(data.test) > 0 and args.validation_split is None
+    validation = (data.X[data.test], data.y[data.test]) if use_test else None
+    bar = ProgressBar(args.epochs, enabled=None if not args.quiet else False)
+    where = "test" if validation else "val"
 
     def report(record: dict[str, Any]) -> None:
-        if quiet:
+        if args.quiet:
             return
         bar.clear()
         parts = [f"epoch {record['epoch']:>{len(str(args.epochs))}}/{args.epochs}",
                  f"cost {record['cost']:.5f}"]
-        for key, label in (("val_cost", "test cost" if validation else "val cost"),
-                           ("val_accuracy", "test accuracy" if validation else "val accuracy")):
+        for key, label in (("val_cost", f"{where} cost"),
+                           ("val_accuracy", f"{where} accuracy")):
             if key in record:
                 parts.append(f"{label} {record[key]:.4f}")
         parts.append(f"{record['seconds']:.3f} s")
         print("  ".join(parts), flush=True)
 
     start = time.perf_counter()
-    interrupted = False
+    kwargs = {name: getattr(args, name) for name in TRAIN_OPTIONS}
     try:
-        history = net.fit(X[train], y[train], validation_data=validation,
-                          callbacks=[report], progress=bar.update, **options)
+        history = net.fit(data.X[data.train], data.y[data.train],
+                          validation_data=validation, callbacks=[report],
+                          progress=bar.update, **kwargs)
     except KeyboardInterrupt as exc:
         bar.close()
-        history = exc.history  # type: ignore[attr-defined]
-        interrupted = True
+        return exc.history, time.perf_counter() - start, True  # type: ignore[attr-defined]
     except FloatingPointError as exc:
         bar.close()
         raise CommandError(str(exc), status=1) from None
     bar.close()
-    seconds = time.perf_counter() - start
-    training = {k: v for k, v in options.items() if k != "seed"}
-    training.update(seed=args.seed, epochs_run=len(history), stop_reason=history.stop_reason,
-                    data=name)
-    if args.out:
-        model_io.save(net, args.out, scaling=scaling, training=training,
-                      metadata={"interrupted": interrupted})
-    if interrupted:
-        saved = f"; the model so far is saved to {args.out}" if args.out else ""
-        print(f"mlp: interrupted after {len(history)} complete epochs{saved}",
-              file=sys.stderr)
-        return 130
-    metrics: dict[str, Any] = {"mlp_version": __version__, "data": name, "sizes": sizes,
-                               "options": training, "seconds": seconds,
-                               "history": history.records}
-    if n_test:
-        metrics["test"] = _scores(net, X[test], y[test], args.cost)
-        test_scores = metrics["test"]
-        if "accuracy" in test_scores:
-            print(f"test accuracy {test_scores['accuracy']:.4f} after {len(history)} epochs "
-                  f"in {seconds:.2f} s")
-        else:
-            print(f"test cost {test_scores['cost']:.6f} after {len(history)} epochs "
-                  f"in {seconds:.2f} s")
-    else:
-        print(f"trained {len(history)} epochs in {seconds:.2f} s, final training cost "
-              f"{history[-1]['cost'] if len(history) else float('nan'):.6f}")
-    if args.json:
-        _write_atomically(args.json, json.dumps(metrics, indent=2) + "\n")
-    if args.plot and len(history):
-        from mlp.plot import learning_curves
+    return history, time.perf_counter() - start, False
 
-        learning_curves(history, args.plot, title=f"{net} on {name}")
-    return 0
+
+def _print_result(metrics: dict[str, Any], epochs: int, seconds: float) -> None:
+    test = metrics.get("test")
+    if test is None:
+        history = metrics["history"]
+        final = history[-1]["cost"] if history else float("nan")
+        print(f"trained {epochs} epochs in {seconds:.2f} s, final training cost {final:.6f}")
+    elif "accuracy" in test:
+        print(f"test accuracy {test['accuracy']:.4f} after {epochs} epochs in {seconds:.2f} s")
+    else:
+        print(f"test cost {test['cost']:.6f} after {epochs} epochs in {seconds:.2f} s")
 
 
 def _load_model(path: str) -> tuple[MLP, dict[str, Any]]:

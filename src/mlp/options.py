@@ -55,6 +55,8 @@ class Option:
         choices; None if it does not.
     cli_default : object
         The command line's default, where it differs from ``default``.
+    cli_doc : str
+        The command line's help, where it differs from ``doc``.
     """
 
     name: str
@@ -65,6 +67,7 @@ class Option:
     details: str = ""
     cli: Any = None
     cli_default: Any = _SAME
+    cli_doc: str = ""
 
     @property
     def flag(self) -> str:
@@ -89,7 +92,8 @@ def _optional(check: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
 
 
 _LIST = (
-    Option("epochs", 30, _int(0), "Passes over the data (0 trains nothing).", "int"),
+    Option("epochs", 30, _int(0), "Passes over the data (0 trains nothing).", "int",
+           cli=int),
     Option("batch_size", 10, _int(1),
            "Mini-batch size; larger than n means full-batch gradient descent.", "int",
            cli=int),
@@ -126,7 +130,8 @@ _LIST = (
            "(X_val, Y_val), optional"),
     Option("validation_split", None, _optional(v.check_fraction),
            "Instead of validation_data: hold out this fraction of X (chosen with seed).",
-           "float in (0, 1), optional", cli=float),
+           "float in (0, 1), optional", cli=float,
+           cli_doc="share of the training part held out for validation"),
     Option("early_stopping", False, v.check_bool,
            "Stop after patience epochs without validation improvement; keep the best.",
            "bool",
@@ -142,7 +147,8 @@ _LIST = (
            "bool"),
     Option("seed", None, v.check_seed,
            "Seeds the shuffling and validation_split: the same seed gives the same bits.",
-           "None, int or numpy.random.Generator", cli=int, cli_default=0),
+           "None, int or numpy.random.Generator", cli=int, cli_default=0,
+           cli_doc="seeds the splits, the initialisation and the shuffling"),
     Option("verbose", False, v.check_bool, "Print one line per epoch.", "bool"),
     Option("progress", None, v.check_callable,
            "progress(epoch, done, total, cost), about ten times a second during an epoch.",
@@ -162,6 +168,30 @@ PARTIAL_FIT = (*STEP, "shuffle", "seed")
 def _show(value: Any) -> str:
     """A default as the docs write it: ``"quadratic"``, ``3.0``, ``None``, ``()``."""
     return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+def add_arguments(parser: Any, names: Iterable[str]) -> None:
+    """Add ``--flag`` arguments to the ``argparse`` parser for the options ``names`` that
+    the command line takes; each stores under the option's name."""
+    for name in names:
+        option = OPTIONS[name]
+        if option.cli is None:
+            continue
+        default = option.command_line_default
+        text = option.cli_doc or option.doc
+        if option.cli is bool:
+            parser.add_argument(option.flag, dest=name, action="store_true", help=text)
+        elif isinstance(option.cli, tuple):
+            parser.add_argument(option.flag, dest=name, choices=option.cli, default=default,
+                                help=f"{text} (default: {default})")
+        else:
+            parser.add_argument(option.flag, dest=name, type=option.cli, default=default,
+                                metavar=name.upper(), help=f"{text} (default: {default})")
+
+
+def command_line(names: Iterable[str]) -> tuple[str, ...]:
+    """The options of ``names`` that the command line takes."""
+    return tuple(name for name in names if OPTIONS[name].cli is not None)
 
 
 def defaults(names: Iterable[str]) -> dict[str, Any]:
