@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import weakref
 
@@ -382,9 +383,55 @@ def test_fit_is_net_fit(mdask, da, digits, workers, options):
     np.testing.assert_allclose(history["cost"], want["cost"], rtol=1e-12)
     if "l2" in options:
         np.testing.assert_allclose(history["l2_penalty"], want["l2_penalty"], rtol=1e-12)
-    assert (net._velocity is None) == (expected._velocity is None)
-    if expected._velocity is not None:             # carries on into partial_fit
-        np.testing.assert_allclose(net._velocity, expected._velocity, rtol=0, atol=1e-12)
+    got, want_state = net.optimizer_state, expected.optimizer_state
+    assert got.keys() == want_state.keys()
+    if "velocity" in want_state:                   # carries on into partial_fit
+        np.testing.assert_allclose(got["velocity"], want_state["velocity"], rtol=0,
+                                   atol=1e-12)
+
+
+@pytest.mark.parametrize("options", [{"l2": 2.0}, {"momentum": 0.9, "nesterov": True}])
+def test_predictions_during_fit_see_only_states_between_steps(mdask, da, workers,
+                                                              monkeypatch, options):
+    """Each step is applied under the network's write lock: a thread predicting all along
+    sees the parameters before or after a step, never part of one."""
+    rng = np.random.default_rng(3)
+    X, y = rng.uniform(0, 1, (600, 40)), rng.integers(0, 5, 600)
+    probe = rng.uniform(0, 1, (4, 40))
+    net = mlp.MLP([40, 200, 5], seed=0)
+    states = [net.params.copy()]
+    apply = mlp.MLP.apply_gradient
+
+    def recording(self, *args, **kwargs):
+        apply(self, *args, **kwargs)
+        states.append(self.params.copy())
+
+    monkeypatch.setattr(mlp.MLP, "apply_gradient", recording)
+    seen, running, watching = [], threading.Event(), threading.Event()
+    running.set()
+
+    def watch():
+        while running.is_set():
+            seen.append(net.predict(probe))
+            watching.set()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    assert watching.wait(10)
+    try:
+        mdask.fit(net, da.from_array(X, chunks=(300, 40)), y, epochs=2, batch_size=20,
+                  eta=0.5, **options)
+    finally:
+        running.clear()
+        watcher.join()
+    assert len(states) == 1 + 2 * 30
+    assert len(seen) > 30, len(seen)
+    twin = net.copy()
+    allowed = set()
+    for params in states:
+        twin.params[:] = params
+        allowed.add(twin.predict(probe).tobytes())
+    assert all(out.tobytes() in allowed for out in seen)
 
 
 @pytest.mark.parametrize("batch_size", [1, 3, 5000])

@@ -39,7 +39,6 @@ Examples
 
 from __future__ import annotations
 
-import inspect
 import math
 import time
 from collections.abc import Sequence
@@ -62,9 +61,20 @@ except ImportError as exc:  # not installed
     raise ImportError(_INSTALL_HINT, name="dask") from exc
 
 from mlp import _core
-from mlp._validation import as_inputs, as_targets, check_int, check_positive, diverged
-from mlp.network import _BLOCK, MLP, _rng
-from mlp.training import History, StepOptions
+from mlp._validation import (
+    as_inputs,
+    as_kernel_array,
+    as_rng,
+    as_targets,
+    check_bool,
+    check_int,
+    check_numeric_dtype,
+    check_target_shape,
+    diverged,
+)
+from mlp.network import BLOCK_ROWS, MLP
+from mlp.options import STEP, StepOptions, check_options
+from mlp.training import History
 
 __all__ = ["BLOCK_ROWS", "fit", "partial_fit", "predict"]
 
@@ -75,14 +85,7 @@ Array = NDArray[np.float64]
 #: this (the BLAS products are then the same calls); other chunkings differ by rounding in
 #: the last bit or so, since BLAS may sum a row's products in another order when the row
 #: sits elsewhere in a product.
-BLOCK_ROWS: int = _BLOCK
-
-# The options partial_fit and fit take, with net.partial_fit's defaults.
-_DEFAULTS = {
-    name: p.default for name, p in inspect.signature(MLP.partial_fit).parameters.items()
-    if name in ("batch_size", "eta", "cost", "l2", "momentum", "nesterov")
-}
-_FIT_OPTIONS = ("cost", "l2", "momentum", "nesterov")
+BLOCK_ROWS: int = BLOCK_ROWS
 # fit: a worker splits its part of a mini-batch among its threads in pieces of at least
 # this many rows; lost workers are replaced this many times in one call, after waiting
 # this many seconds for the scheduler to notice the loss.
@@ -100,18 +103,6 @@ def _check_net(net: Any) -> MLP:
     return net
 
 
-def _check_bool(value: Any, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
-
-
-def _check_numeric(arr: Any, name: str) -> None:
-    if np.dtype(arr.dtype).kind not in "biuf":
-        raise TypeError(
-            f"{name} has dtype {arr.dtype}; expected numbers (float, int or bool)")
-
-
 def _inputs(X: Any, net: MLP, *, known_rows: bool) -> Any:
     """``X`` checked as a 2-D dask array of ``sizes[0]`` columns, in one column chunk."""
     if not isinstance(X, da.Array):
@@ -120,7 +111,7 @@ def _inputs(X: Any, net: MLP, *, known_rows: bool) -> Any:
             "in-memory data with dask.array.from_array(X, chunks=...), or use the "
             "network's own methods for it"
         )
-    _check_numeric(X, "X")
+    check_numeric_dtype(X.dtype, "X")
     if X.ndim != 2:
         raise ValueError(
             f"X must be 2-D with {net.sizes[0]} features per sample, got a dask array of "
@@ -155,18 +146,8 @@ def _targets(Y: Any, X: Any, net: MLP) -> Any:
             arr = np.asarray(Y)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"Y could not be read as a numeric array: {exc}") from None
-    _check_numeric(arr, "Y")
-    if arr.ndim not in (1, 2):
-        raise ValueError(
-            f"Y must be 1-D class labels or 2-D targets of shape (n, {n_out}), got shape "
-            f"{arr.shape}"
-        )
-    if arr.shape[0] != n:
-        raise ValueError(f"Y has {arr.shape[0]} rows but X has {n}")
-    if arr.ndim == 2 and arr.shape[1] != n_out:
-        raise ValueError(
-            f"Y has {arr.shape[1]} columns; the network's output size is {n_out}"
-        )
+    check_numeric_dtype(arr.dtype, "Y")
+    check_target_shape(arr.shape, "Y", n, n_out)
     if isinstance(arr, da.Array):
         chunks = (X.chunks[0],) if arr.ndim == 1 else (X.chunks[0], (n_out,))
         if arr.chunks != chunks:
@@ -175,33 +156,15 @@ def _targets(Y: Any, X: Any, net: MLP) -> Any:
 
 
 def _options(options: dict[str, Any], allowed: Sequence[str], where: str) -> dict[str, Any]:
-    """The training options with net.partial_fit's defaults, checked by mlp's own checks."""
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        hint = ""
-        if "shuffle" in unknown and where == "partial_fit":
-            hint = ("; rows keep their order within a chunk: use shuffle_chunks=True to "
-                    "visit the chunks in a random order")
+    """The training options ``allowed``, checked by the option specification (with its
+    defaults)."""
+    if "shuffle" in options and where == "partial_fit":
         raise TypeError(
-            f"mlp.dask.{where} got unexpected options {unknown}; it takes "
-            f"{', '.join(allowed)}{hint}"
+            f"mlp.dask.partial_fit got unexpected options ['shuffle']; it takes "
+            f"{', '.join(allowed)}; rows keep their order within a chunk: use "
+            "shuffle_chunks=True to visit the chunks in a random order"
         )
-    values = {name: options.get(name, _DEFAULTS[name]) for name in allowed}
-    StepOptions.check(values.get("batch_size", 1), values["cost"], values["l2"],
-                      values["momentum"], values["nesterov"])
-    if "eta" in values:
-        check_positive(values["eta"], "eta")
-    return values
-
-
-def _snapshot(net: MLP) -> tuple[Array, Array | None]:
-    velocity = net._velocity
-    return net.params.copy(), None if velocity is None else velocity.copy()
-
-
-def _restore(net: MLP, state: tuple[Array, Array | None]) -> None:
-    net.params[...] = state[0]
-    net._velocity = state[1]
+    return check_options(allowed, options, f"mlp.dask.{where}")
 
 
 # --- predict -----------------------------------------------------------------------------
@@ -339,10 +302,10 @@ def partial_fit(
     compiled epoch; use ``fit`` to spread the gradient computation over a cluster.
     """
     _check_net(net)
-    kwargs = _options(options, list(_DEFAULTS), "partial_fit")
+    kwargs = _options(options, STEP, "partial_fit")
     epochs = check_int(epochs, "epochs", 1)
-    shuffle_chunks = _check_bool(shuffle_chunks, "shuffle_chunks")
-    rng = _rng(seed)
+    shuffle_chunks = check_bool(shuffle_chunks, "shuffle_chunks")
+    rng = as_rng(seed)
     x = _inputs(X, net, known_rows=True)
     y = _targets(Y, x, net)
     n = int(x.shape[0])
@@ -350,7 +313,7 @@ def partial_fit(
     n_chunks = len(x.chunks[0])
     l2 = float(kwargs["l2"])
 
-    state = _snapshot(net)
+    state = net.snapshot()
     history = History()
     try:
         for epoch in range(1, epochs + 1):
@@ -393,7 +356,7 @@ def partial_fit(
         exc.history = history  # type: ignore[attr-defined]
         raise
     except BaseException:
-        _restore(net, state)
+        net.restore(state)
         raise
     return history
 
@@ -467,10 +430,11 @@ def _gradient_sum(
     grad = np.zeros_like(params)
     if n == 0:
         return grad, 0.0
-    block = min(n, _BLOCK)
+    block = min(n, BLOCK_ROWS)
     work = np.empty(_core.gradient_work_size(sizes, block))
-    total = _core.gradient(params, sizes, np.ascontiguousarray(x), np.ascontiguousarray(y),
-                           grad, 1.0, work, block, cost)
+    # params, x and y may arrive unaligned from the network's frames: aligned for the core
+    total = _core.gradient(as_kernel_array(params), sizes, as_kernel_array(x),
+                           as_kernel_array(y), grad, 1.0, work, block, cost)
     return grad, total
 
 
@@ -707,13 +671,11 @@ def fit(
     ``KeyboardInterrupt`` as ``history``.
     """
     _check_net(net)
-    opts = _options(options, _FIT_OPTIONS, "fit")
-    step = StepOptions.check(batch_size, opts["cost"], opts["l2"], opts["momentum"],
-                             opts["nesterov"])
+    opts = _options({**options, "batch_size": batch_size, "eta": eta}, STEP, "fit")
+    step = StepOptions.from_options(opts)
     epochs = check_int(epochs, "epochs", 0)
-    eta = check_positive(eta, "eta")
-    shuffle = _check_bool(shuffle, "shuffle")
-    rng = _rng(seed)
+    shuffle = check_bool(shuffle, "shuffle")
+    rng = as_rng(seed)
     x = _inputs(X, net, known_rows=True)
     y = _targets(Y, x, net)
     if not isinstance(y, da.Array):
@@ -724,53 +686,17 @@ def fit(
     history = History()
     if epochs == 0:
         return history
-
     n = int(x.shape[0])
-    m = min(step.batch_size, n)
-    layout = _Layout(n, m, len(targets))
-    sizes = net.sizes
-    pool = _Workers(client, _build_shards(client, x, y, layout, targets, sizes), targets,
-                    sizes)
-
-    params = net.params
-    weights = net.weights
-    decay = step.l2 / n
-    state = _snapshot(net)
-    velocity = np.zeros_like(params) if step.momentum else None
+    layout = _Layout(n, min(step.batch_size, n), len(targets))
+    pool = _Workers(client, _build_shards(client, x, y, layout, targets, net.sizes),
+                    targets, net.sizes)
+    state = net.snapshot()
     try:
-        net._velocity = velocity
+        net.prepare_optimizer(step, fresh=True)
         for epoch in range(1, epochs + 1):
-            start = time.perf_counter()
-            epoch_state = _snapshot(net)
             perms = [rng.permutation(int(layout.offsets[j, -1])) if shuffle else None
                      for j in range(layout.parts)]
-            total = 0.0
-            for k in range(layout.n_batches):
-                calls = []
-                for j in range(layout.parts):
-                    lo, hi = int(layout.offsets[j, k]), int(layout.offsets[j, k + 1])
-                    if hi > lo:
-                        perm = perms[j]
-                        calls.append((j, slice(lo, hi) if perm is None else perm[lo:hi]))
-                results = pool.gradients(params, calls, step.cost)
-                grad = results[0][0]
-                if not grad.flags.writeable:  # received straight from a network buffer
-                    grad = grad.copy()
-                for g, c in results[1:]:
-                    grad += g
-                total += sum(c for _, c in results)
-                with np.errstate(all="ignore"):  # divergence is checked per epoch
-                    _apply_step(params, velocity, weights, net._carve(grad)[0], grad,
-                                int(layout.batch_lengths[k]), eta, decay, step.momentum,
-                                step.nesterov)
-            if not _core.all_finite(params):
-                _restore(net, epoch_state)
-                raise diverged(epoch, eta)
-            record: dict[str, Any] = {"epoch": epoch, "eta": eta, "cost": total / n}
-            if step.l2:
-                record["l2_penalty"] = net._l2_penalty(step.l2, n)
-            record["seconds"] = time.perf_counter() - start
-            history.append(record)
+            history.append(_fit_epoch(net, pool, layout, perms, step, opts["eta"], epoch))
     except KeyboardInterrupt as exc:
         history.stop_reason = "interrupted"
         exc.history = history  # type: ignore[attr-defined]
@@ -778,37 +704,44 @@ def fit(
     except FloatingPointError:
         raise
     except BaseException:
-        _restore(net, state)
+        net.restore(state)
         raise
     finally:
         pool.close()
     return history
 
 
-def _apply_step(
-    params: Array, velocity: Array | None, weights: list[Array], grad_w: list[Array],
-    grad: Array, m: int, eta: float, decay: float, momentum: float, nesterov: bool,
-) -> None:
-    """One update from the summed gradient ``grad`` of ``m`` rows (``grad_w`` its weight
-    views), as the core's step does it: plain SGD ``W := (1 - eta decay) W - eta/m sum``,
-    or momentum ``g = sum/m + decay W``, ``v := mu v - eta g``, ``theta += v`` (Nesterov:
-    ``theta += mu v - eta g``)."""
-    if velocity is None:
-        if decay:
-            for W in weights:
-                W *= 1.0 - eta * decay
-        params -= (eta / m) * grad
-        return
-    grad *= 1.0 / m
-    if decay:
-        for g, W in zip(grad_w, weights):
-            g += decay * W
-    velocity *= momentum
-    velocity -= eta * grad
-    if nesterov:
-        params += momentum * velocity - eta * grad
-    else:
-        params += velocity
+def _fit_epoch(net: MLP, pool: _Workers, layout: _Layout, perms: list[Any],
+               step: StepOptions, eta: float, epoch: int) -> dict[str, Any]:
+    """One epoch of synchronous steps: for each mini-batch, every shard's summed gradient
+    for the current parameters, added up and applied by ``net.apply_gradient`` (the
+    compiled update, under the network's write lock). On divergence the network is
+    restored to its state before the epoch and FloatingPointError raised."""
+    start = time.perf_counter()
+    before = net.snapshot()
+    total = 0.0
+    for k in range(layout.n_batches):
+        calls = []
+        for j in range(layout.parts):
+            lo, hi = int(layout.offsets[j, k]), int(layout.offsets[j, k + 1])
+            if hi > lo:
+                perm = perms[j]
+                calls.append((j, slice(lo, hi) if perm is None else perm[lo:hi]))
+        results = pool.gradients(net.params, calls, step.cost)
+        # a fresh, aligned, writable sum: apply_gradient scales it in place
+        grad = np.array(results[0][0], dtype=np.float64)
+        for g, _ in results[1:]:
+            grad += g
+        total += sum(c for _, c in results)
+        net.apply_gradient(grad, int(layout.batch_lengths[k]), eta, step, layout.n)
+    if not _core.all_finite(net.params):
+        net.restore(before)
+        raise diverged(epoch, eta)
+    record: dict[str, Any] = {"epoch": epoch, "eta": eta, "cost": total / layout.n}
+    if step.l2:
+        record["l2_penalty"] = net.l2_penalty(step.l2, layout.n)
+    record["seconds"] = time.perf_counter() - start
+    return record
 
 
 def _build_shards(
