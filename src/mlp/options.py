@@ -215,12 +215,15 @@ def check_options(names: Iterable[str], given: Mapping[str, Any],
             for name in names}
 
 
-def parameters_doc(names: Iterable[str], indent: str = "") -> str:
-    """numpydoc ``Parameters`` entries for ``names``."""
+def parameters_doc(names: Iterable[str], indent: str = "",
+                   defaults: Mapping[str, Any] | None = None) -> str:
+    """numpydoc ``Parameters`` entries for ``names`` (with ``defaults`` instead of the
+    specification's, where given)."""
     lines = []
     for name in names:
         option = OPTIONS[name]
-        default = "" if option.default is None else f", default {_show(option.default)}"
+        value = (defaults or {}).get(name, option.default)
+        default = "" if value is None else f", default {_show(value)}"
         lines.append(f"{indent}{name} : {option.type}{default}")
         text = option.doc + (" " + option.details if option.details else "")
         lines += textwrap.wrap(text, 88, initial_indent=indent + "    ",

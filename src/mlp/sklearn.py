@@ -24,8 +24,8 @@ lie in (0, 1); see each class for how classes and regression targets are mapped 
 
 from __future__ import annotations
 
-import numbers
-from collections.abc import Sequence
+import inspect
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -46,8 +46,10 @@ try:
 except ImportError as exc:  # not installed, or older than 1.6 (no validate_data there)
     raise ImportError(_INSTALL_HINT, name="sklearn") from exc
 
+from mlp._validation import check_fraction, check_hidden_layer_sizes, check_int
 from mlp.network import MLP
-from mlp.training import HalveOnPlateau, History
+from mlp.options import OPTIONS, STEP, parameters_doc
+from mlp.training import History, needs_validation
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -69,46 +71,75 @@ _FITTED = (
 )
 
 
-def _check_hidden_layer_sizes(hidden: Any) -> tuple[int, ...]:
-    """``hidden_layer_sizes`` as a tuple of ints >= 1 (an int is one hidden layer)."""
-    if isinstance(hidden, numbers.Integral) and not isinstance(hidden, (bool, np.bool_)):
-        hidden = (hidden,)
-    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (Sequence, np.ndarray)):
-        raise TypeError(
-            "hidden_layer_sizes must be a sequence of ints such as (30,) or (100, 50), "
-            f"got {hidden!r}"
-        )
-    checked = []
-    for k, n in enumerate(hidden):
-        if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral):
-            raise TypeError(f"hidden_layer_sizes[{k}] must be an int, got {n!r}")
-        if n < 1:
-            raise ValueError(f"hidden_layer_sizes[{k}] must be >= 1, got {n}")
-        checked.append(int(n))
-    return tuple(checked)
+# --- the parameters: mlp's training options and the estimators' own ----------------------
+
+#: The estimators' own parameters: name -> (default, numpydoc type, doc).
+_OWN: dict[str, tuple[Any, str, str]] = {
+    "hidden_layer_sizes": (
+        (30,), "int or sequence of int",
+        "Neurons in each hidden layer; an int is one hidden layer, ``()`` none (a single "
+        "layer of sigmoid units)."),
+    "init": (
+        "scaled", '{"scaled", "normal", "glorot"}',
+        "Initialisation: weights N(0, 1/n_in) and biases N(0, 1); all N(0, 1); or uniform "
+        "in +-sqrt(2/(n_in + n_out)) (see ``mlp.MLP``)."),
+    "validation_fraction": (
+        0.1, "float in (0, 1)",
+        "Fraction of the training data held out for early stopping or a plateau "
+        "schedule."),
+    "random_state": (
+        None, "None, int or numpy.random.RandomState",
+        "Seeds the initialisation, the validation hold-out and the shuffling; an int "
+        "makes ``fit`` reproducible."),
+}
+#: The parameters, in the signature's order: the rest are training options of
+#: ``mlp.options``, whose defaults, checks and docs the estimators use.
+_PARAMETERS = ("hidden_layer_sizes", "epochs", "batch_size", "eta", "cost", "l2", "momentum",
+               "nesterov", "init", "schedule", "early_stopping", "validation_fraction",
+               "patience", "shuffle", "random_state", "verbose")
 
 
-def _check_epochs(epochs: Any) -> int:
-    if isinstance(epochs, (bool, np.bool_)) or not isinstance(epochs, numbers.Integral):
-        raise TypeError(f"epochs must be an int, got {epochs!r}")
-    if epochs < 1:
-        raise ValueError(f"epochs must be >= 1, got {epochs}")
-    return int(epochs)
+def _default(name: str, overrides: dict[str, Any]) -> Any:
+    if name in overrides:
+        return overrides[name]
+    return _OWN[name][0] if name in _OWN else OPTIONS[name].default
 
 
-def _check_validation_fraction(fraction: Any) -> float:
-    if isinstance(fraction, (bool, np.bool_)) or not isinstance(fraction, numbers.Real):
-        raise TypeError(f"validation_fraction must be a number, got {fraction!r}")
-    if not 0.0 < float(fraction) < 1.0:
-        raise ValueError(f"validation_fraction must be in (0, 1), got {fraction}")
-    return float(fraction)
+def _estimator_init(**overrides: Any) -> Any:
+    """An ``__init__`` taking ``_PARAMETERS`` (with these defaults where given), which
+    stores each under its own name and does nothing else, as scikit-learn requires
+    (``get_params``, ``clone`` and ``check_estimator`` read the signature)."""
+    kinds = {"hidden_layer_sizes": inspect.Parameter.POSITIONAL_OR_KEYWORD}
+    signature = inspect.Signature(
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        + [inspect.Parameter(name, kinds.get(name, inspect.Parameter.KEYWORD_ONLY),
+                             default=_default(name, overrides))
+           for name in _PARAMETERS])
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        for name in _PARAMETERS:
+            setattr(self, name, bound.arguments[name])
+
+    __init__.__signature__ = signature  # type: ignore[attr-defined]
+    return __init__
 
 
-def _needs_validation(schedule: Any) -> bool:
-    """Whether ``schedule`` halves eta on validation plateaus (so needs validation data)."""
-    return isinstance(schedule, HalveOnPlateau) or (
-        isinstance(schedule, str) and schedule == "halve"
-    )
+def _parameters_doc(**overrides: Any) -> str:
+    """The numpydoc entries of ``_PARAMETERS``."""
+    entries = []
+    for name in _PARAMETERS:
+        if name in _OWN:
+            default, kind, doc = _OWN[name]
+            shown = f'"{default}"' if isinstance(default, str) else repr(default)
+            lines = [f"    {name} : {kind}, default {shown}"]
+            lines += textwrap.wrap(doc, 88, initial_indent=" " * 8,
+                                   subsequent_indent=" " * 8)
+            entries.append("\n".join(lines))
+        else:
+            entries.append(parameters_doc([name], "    ", overrides))
+    return "\n" + "\n".join(entries) + "\n"
 
 
 def _seed(rng: np.random.RandomState) -> int:
@@ -119,26 +150,10 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc, unused-ignore]
     """What the classifier and the regressor share: the network, its training options,
     fitting (with an optional validation hold-out) and partial fitting.
 
-    Subclasses define ``__init__`` (scikit-learn reads the parameters from its
-    signature) and the target handling.
+    Subclasses make their ``__init__`` with ``_estimator_init`` (scikit-learn reads the
+    parameters from its signature) and define the target handling.
     """
 
-    hidden_layer_sizes: Any
-    epochs: int
-    batch_size: int
-    eta: float
-    cost: str
-    l2: float
-    momentum: float
-    nesterov: bool
-    init: str
-    schedule: Any
-    early_stopping: bool
-    validation_fraction: float
-    patience: int
-    shuffle: bool
-    random_state: Any
-    verbose: bool
     net_: MLP
     n_iter_: int
     loss_curve_: list[float]
@@ -161,32 +176,31 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc, unused-ignore]
 
     # --- shared machinery ------------------------------------------------------------
 
+    def _param(self, name: str) -> Any:
+        """The value of the parameter ``name`` (set by ``__init__`` or ``set_params``)."""
+        return getattr(self, name)
+
     def _sizes(self, n_in: int, n_out: int) -> list[int]:
-        return [n_in, *_check_hidden_layer_sizes(self.hidden_layer_sizes), n_out]
+        hidden = check_hidden_layer_sizes(self._param("hidden_layer_sizes"))
+        return [n_in, *hidden, n_out]
 
     def _step_options(self) -> dict[str, Any]:
-        return {
-            "batch_size": self.batch_size,
-            "eta": self.eta,
-            "cost": self.cost,
-            "l2": self.l2,
-            "momentum": self.momentum,
-            "nesterov": self.nesterov,
-        }
+        return {name: self._param(name) for name in STEP}
 
     def _check_fit_params(self) -> None:
         """Check the parameters mlp does not check itself (it checks the rest, naming
         them the same way, before it trains)."""
-        _check_hidden_layer_sizes(self.hidden_layer_sizes)
-        _check_epochs(self.epochs)
+        check_hidden_layer_sizes(self._param("hidden_layer_sizes"))
+        check_int(self._param("epochs"), "epochs", 1)
         if self._holds_out():
-            _check_validation_fraction(self.validation_fraction)
-        check_random_state(self.random_state)
+            check_fraction(self._param("validation_fraction"), "validation_fraction")
+        check_random_state(self._param("random_state"))
 
     def _holds_out(self) -> bool:
         """Whether ``fit`` holds out validation data (mlp checks ``early_stopping``)."""
-        stopping = isinstance(self.early_stopping, (bool, np.bool_)) and self.early_stopping
-        return bool(stopping) or _needs_validation(self.schedule)
+        stopping = self._param("early_stopping")
+        stopping = isinstance(stopping, (bool, np.bool_)) and stopping
+        return bool(stopping) or needs_validation(self._param("schedule"))
 
     def _clear_fitted(self) -> None:
         for name in _FITTED:
@@ -198,24 +212,25 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc, unused-ignore]
         """Train a new network on inputs ``X`` and mlp targets ``T`` (class indices or
         scaled target rows), holding out ``validation_fraction`` when early stopping or
         a plateau schedule needs validation data; set the fitted attributes."""
-        rng = check_random_state(self.random_state)
-        net = MLP(self._sizes(X.shape[1], n_out), init=self.init, seed=_seed(rng))
+        p = self.get_params(deep=False)
+        rng = check_random_state(p["random_state"])
+        net = MLP(self._sizes(X.shape[1], n_out), init=p["init"], seed=_seed(rng))
         validate = self._holds_out()
         validation_data = None
         scorer = None
         if validate:
             X, X_val, T, T_val = train_test_split(
-                X, T, test_size=self.validation_fraction, random_state=rng,
+                X, T, test_size=p["validation_fraction"], random_state=rng,
                 stratify=stratify,
             )
             validation_data = (X_val, T_val)
             scorer = self._validation_scorer(net, X_val, T_val)
         history = net.fit(
-            X, T, epochs=_check_epochs(self.epochs), **self._step_options(),
-            schedule=self.schedule, validation_data=validation_data,
-            early_stopping=self.early_stopping, patience=self.patience,
+            X, T, epochs=check_int(p["epochs"], "epochs", 1), **self._step_options(),
+            schedule=p["schedule"], validation_data=validation_data,
+            early_stopping=p["early_stopping"], patience=p["patience"],
             callbacks=[scorer[1]] if scorer is not None else (),
-            shuffle=self.shuffle, seed=_seed(rng), verbose=bool(self.verbose),
+            shuffle=p["shuffle"], seed=_seed(rng), verbose=bool(p["verbose"]),
         )
         self.net_ = net
         self._rng = rng  # later partial_fit calls shuffle with it
@@ -238,19 +253,20 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc, unused-ignore]
             net, rng = self.net_, self._rng
             n_iter, curve = self.n_iter_, self.loss_curve_
         else:
-            rng = check_random_state(self.random_state)
-            net = MLP(self._sizes(X.shape[1], n_out), init=self.init, seed=_seed(rng))
+            rng = check_random_state(self._param("random_state"))
+            net = MLP(self._sizes(X.shape[1], n_out), init=self._param("init"),
+                      seed=_seed(rng))
             n_iter, curve = 0, []
             self.validation_scores_ = None
             self.best_validation_score_ = None
         history = net.partial_fit(
-            X, T, **self._step_options(), shuffle=self.shuffle, seed=_seed(rng)
+            X, T, **self._step_options(), shuffle=self._param("shuffle"), seed=_seed(rng)
         )
         self.net_, self._rng = net, rng
         self.n_iter_ = n_iter + 1
         self.loss_curve_ = [*curve, self._loss(history[-1])]
         self.loss_ = self.loss_curve_[-1]
-        if self.verbose:
+        if self._param("verbose"):
             print(f"partial_fit {self.n_iter_}  cost {self.loss_:.5f}", flush=True)
 
     @staticmethod
@@ -281,55 +297,6 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc, unused-ignore]
     def __sklearn_is_fitted__(self) -> bool:
         return "net_" in self.__dict__
 
-
-_PARAMETERS_DOC = """
-    hidden_layer_sizes : int or sequence of int, default (30,)
-        Neurons in each hidden layer; an int is one hidden layer, ``()`` none (a single
-        layer of sigmoid units).
-    epochs : int, default 30
-        Passes over the training data in ``fit`` (fewer with early stopping).
-        ``partial_fit`` makes one pass per call.
-    batch_size : int, default 10
-        Mini-batch size; larger than the number of samples means full-batch descent.
-    eta : float, default {eta}
-        Learning rate (the first epoch's, with a schedule).
-    cost : {{"quadratic", "cross_entropy"}}, default "quadratic"
-        The cost of a sample: ``1/2 sum_j (a_j - t_j)**2``, or the cross-entropy
-        ``-sum_j t_j ln a_j + (1 - t_j) ln(1 - a_j)`` whose output delta ``a - t``
-        does not vanish for saturated outputs.
-    l2 : float, default 0.0
-        L2 weight decay ``lambda``: the cost gains ``lambda/(2n) sum W**2`` over the
-        weights (not the biases), ``n`` the number of training samples.
-    momentum : float in [0, 1), default 0.0
-        Classical momentum ``mu``: ``v := mu v - eta g``, ``theta += v``. The velocity
-        carries over between ``partial_fit`` calls.
-    nesterov : bool, default False
-        Use Nesterov's momentum.
-    init : {{"scaled", "normal", "glorot"}}, default "scaled"
-        Initialisation: weights N(0, 1/n_in) and biases N(0, 1); all N(0, 1); or
-        uniform in +-sqrt(2/(n_in + n_out)) (see ``mlp.MLP``).
-    schedule : "constant", "halve", mlp.HalveOnPlateau or callable, default "constant"
-        The learning rate per epoch in ``fit``: constant; ``"halve"`` (a default
-        ``HalveOnPlateau``) or a ``HalveOnPlateau``, which halves eta whenever the
-        validation score has not improved for its patience and ends training when eta
-        reaches its floor (these hold out ``validation_fraction`` of the data); or
-        ``f(epoch) -> eta``, epochs counted from 1. ``partial_fit`` always uses ``eta``.
-    early_stopping : bool, default False
-        Hold out ``validation_fraction`` of the training data{stratified}, stop when its
-        {score_name} has not improved for ``patience`` epochs, and restore the best
-        parameters seen. Only ``fit`` stops early; ``partial_fit`` ignores it.
-    validation_fraction : float in (0, 1), default 0.1
-        Fraction of the training data held out for early stopping or a plateau schedule.
-    patience : int, default 10
-        Epochs without improvement that early stopping waits.
-    shuffle : bool, default True
-        Visit the samples in a new random order each epoch.
-    random_state : None, int or numpy.random.RandomState, default None
-        Seeds the initialisation, the validation hold-out and the shuffling; an int
-        makes ``fit`` reproducible.
-    verbose : bool, default False
-        Print a line per epoch.
-"""
 
 _ATTRIBUTES_DOC = """
     coefs_ : list of ndarray
@@ -379,8 +346,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc, unused-ign
 
     Parameters
     ----------"""
-        + _doc(_PARAMETERS_DOC, eta="3.0 (the book's)", stratified=" (stratified)",
-               score_name="accuracy")
+        + _parameters_doc()
         + """
     Attributes
     ----------
@@ -405,42 +371,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc, unused-ign
     """
     )
 
-    def __init__(
-        self,
-        hidden_layer_sizes: Any = (30,),
-        *,
-        epochs: int = 30,
-        batch_size: int = 10,
-        eta: float = 3.0,
-        cost: str = "quadratic",
-        l2: float = 0.0,
-        momentum: float = 0.0,
-        nesterov: bool = False,
-        init: str = "scaled",
-        schedule: Any = "constant",
-        early_stopping: bool = False,
-        validation_fraction: float = 0.1,
-        patience: int = 10,
-        shuffle: bool = True,
-        random_state: Any = None,
-        verbose: bool = False,
-    ) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.eta = eta
-        self.cost = cost
-        self.l2 = l2
-        self.momentum = momentum
-        self.nesterov = nesterov
-        self.init = init
-        self.schedule = schedule
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.verbose = verbose
+    __init__ = _estimator_init()
 
     classes_: NDArray[Any]
 
@@ -595,8 +526,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc, unused-ignor
 
     Parameters
     ----------"""
-        + _doc(_PARAMETERS_DOC, eta="1.0 (see Notes)", stratified="",
-               score_name="R^2 score")
+        + _parameters_doc(eta=1.0)
         + """
     Attributes
     ----------
@@ -635,42 +565,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc, unused-ignor
     """
     )
 
-    def __init__(
-        self,
-        hidden_layer_sizes: Any = (30,),
-        *,
-        epochs: int = 30,
-        batch_size: int = 10,
-        eta: float = 1.0,
-        cost: str = "quadratic",
-        l2: float = 0.0,
-        momentum: float = 0.0,
-        nesterov: bool = False,
-        init: str = "scaled",
-        schedule: Any = "constant",
-        early_stopping: bool = False,
-        validation_fraction: float = 0.1,
-        patience: int = 10,
-        shuffle: bool = True,
-        random_state: Any = None,
-        verbose: bool = False,
-    ) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.eta = eta
-        self.cost = cost
-        self.l2 = l2
-        self.momentum = momentum
-        self.nesterov = nesterov
-        self.init = init
-        self.schedule = schedule
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.verbose = verbose
+    __init__ = _estimator_init(eta=1.0)
 
     target_min_: Array
     target_max_: Array
