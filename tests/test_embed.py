@@ -96,10 +96,11 @@ def test_errors_come_back_as_status_codes(mlp_embed, problem):
         mlp_embed.train_epochs(net.copy(), X, Y, 1, 0, 0.5)
 
 
-def test_readme_shows_the_file_the_test_builds():
-    readme = (ROOT / "README.md").read_text()
-    source = (EXAMPLE / "mlp_embed" / "_demo.pyx").read_text()
-    assert source.strip() in readme
+def test_cython_page_shows_the_files_the_test_builds():
+    page = (ROOT / "docs" / "cython.md").read_text()
+    for name in ["mlp_embed/_demo.pyx", "setup.py"]:
+        source = (EXAMPLE / name).read_text()
+        assert source.strip() in page, f"docs/cython.md does not show examples/embed/{name}"
 
 
 def test_both_cimport_spellings_resolve(tmp_path):
