@@ -91,23 +91,3 @@ def test_readme_links_every_page_the_index_lists():
     assert listed, "docs/index.md lists no pages"
     assert not listed - listed_pages(README), (
         f"README.md does not link {sorted(listed - listed_pages(README))}")
-
-
-def test_training_options_table_has_a_row_per_fit_keyword():
-    import inspect
-
-    import mlp
-
-    text = (DOCS / "training-options.md").read_text()
-    begin, end = "<!-- options:begin -->\n", "<!-- options:end -->"
-    assert text.count(begin) == 1 and text.count(end) == 1
-    table = text[text.index(begin) + len(begin) : text.index(end)].strip().splitlines()
-    assert table[0] == "| option | default | meaning |"
-    assert re.fullmatch(r"\|(-+\|){3}", table[1].replace(" ", ""))
-    rows = [[cell.strip() for cell in row.strip("|").split(" | ")] for row in table[2:]]
-    assert all(len(row) == 3 for row in rows), [r for r in rows if len(r) != 3]
-    keywords = {name: p.default for name, p in inspect.signature(mlp.MLP.fit).parameters.items()
-                if p.kind is p.KEYWORD_ONLY}
-    assert [row[0].strip("`") for row in rows] == list(keywords)
-    for name, default, _ in rows:
-        assert default.strip("`") == repr(keywords[name.strip("`")]).replace("'", '"'), name

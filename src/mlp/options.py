@@ -95,63 +95,74 @@ _LIST = (
     Option("epochs", 30, _int(0), "Passes over the data (0 trains nothing).", "int",
            cli=int),
     Option("batch_size", 10, _int(1),
-           "Mini-batch size; larger than n means full-batch gradient descent.", "int",
+           "Mini-batch size; larger than ``n`` means full-batch gradient descent.", "int",
            cli=int),
     Option("eta", 3.0, v.check_positive,
            "Learning rate, finite and > 0 (the first epoch's, with a schedule).", "float",
            cli=float),
     Option("cost", "quadratic", lambda value, name: v.check_choice(value, name, COSTS),
-           "The cost C of a sample: quadratic (the seed's) or cross_entropy.",
+           "The cost of a sample: ``\"quadratic\"`` (the seed's) or ``\"cross_entropy\"`` "
+           "(output delta ``a - y``).",
            '{"quadratic", "cross_entropy"}',
            "``C = 1/2 sum_j (a_L[j] - y[j])**2``, or "
            "``C = -sum_j y[j] ln a_L[j] + (1 - y[j]) ln(1 - a_L[j])``, whose output delta "
            "is ``a - y`` (see ``MLP.cost``).", cli=tuple(sorted(COSTS))),
     Option("l2", 0.0, _real(0.0, math.inf, True),
-           "L2 weight decay lambda: the cost gains lambda/(2n) sum W**2 (not the biases).",
+           "L2 weight decay λ: the cost gains ``λ/(2n) Σ W²`` over the weights (not the "
+           "biases).",
            "float >= 0",
            "Each step is ``W := (1 - eta lambda/n) W - eta/m sum dC/dW`` (network2's).",
            cli=float),
     Option("momentum", 0.0, _real(0.0, 1.0, True),
-           "Momentum mu in [0, 1): v := mu v - eta g, theta += v (0: plain SGD).",
+           "Classical momentum μ in [0, 1): ``v ← μ v - eta g``, ``θ ← θ + v`` (0: plain "
+           "SGD).",
            "float in [0, 1)",
            "``g`` is the mini-batch's mean gradient (plus ``lambda/n W`` for weights). The "
            "velocity starts at zero in ``fit`` and carries over to ``partial_fit``.",
            cli=float),
     Option("nesterov", False, v.check_bool,
-           "Nesterov's momentum: theta += mu v - eta g with the new v.", "bool", cli=bool),
+           "Nesterov's momentum: ``θ ← θ + μ v - eta g``, with the new ``v``.", "bool", cli=bool),
     Option("schedule", "constant", check_schedule,
-           "eta per epoch: constant, halve (network2's rule) or f(epoch) -> eta.",
+           "eta per epoch: ``\"constant\"``, ``\"halve\"`` (network2's rule), a "
+           "``HalveOnPlateau``, or ``f(epoch) -> eta``.",
            '"constant", "halve", HalveOnPlateau or callable',
            '``"halve"`` is ``HalveOnPlateau()``: halve eta after 10 epochs without '
            "validation improvement, stop when it reaches eta/128.",
            cli=("constant", "halve")),
     Option("validation_data", None, v.check_pair,
-           "(X_val, Y_val), evaluated after every epoch (val_cost, val_accuracy).",
+           "``(X_val, Y_val)``, evaluated after every epoch (``val_cost``, and "
+           "``val_accuracy`` for labels or one-hot targets).",
            "(X_val, Y_val), optional"),
     Option("validation_split", None, _optional(v.check_fraction),
-           "Instead of validation_data: hold out this fraction of X (chosen with seed).",
+           "Instead of ``validation_data``: hold out this fraction of ``X`` (chosen "
+           "with ``seed``).",
            "float in (0, 1), optional", cli=float,
            cli_doc="share of the training part held out for validation"),
     Option("early_stopping", False, v.check_bool,
-           "Stop after patience epochs without validation improvement; keep the best.",
+           "Stop after ``patience`` epochs without validation improvement and restore "
+           "the best parameters seen.",
            "bool",
-           "The score is the validation accuracy if available, else the cost; the best "
-           "parameters seen are restored.", cli=bool),
+           "The score is the validation accuracy if available, else the cost.",
+           cli=bool),
     Option("patience", 10, _int(1), "Epochs without improvement that early stopping waits.",
            "int", cli=int),
     Option("callbacks", (), lambda value, name: tuple(v.check_callbacks(value, name)),
-           "f(record) after every epoch; a true return value stops training.",
+           "Callables ``f(record)``, called after every epoch with its record; a true "
+           "return value stops training.",
            "callable or sequence of callables"),
     Option("shuffle", True, v.check_bool,
-           "Visit the samples in a new random order each epoch; False keeps their order.",
+           "Visit the samples in a new random order each epoch; ``False`` keeps their "
+           "order.",
            "bool"),
     Option("seed", None, v.check_seed,
-           "Seeds the shuffling and validation_split: the same seed gives the same bits.",
+           "Seeds the shuffling and ``validation_split``: the same seed gives the same "
+           "bits.",
            "None, int or numpy.random.Generator", cli=int, cli_default=0,
            cli_doc="seeds the splits, the initialisation and the shuffling"),
     Option("verbose", False, v.check_bool, "Print one line per epoch.", "bool"),
     Option("progress", None, v.check_callable,
-           "progress(epoch, done, total, cost), about ten times a second during an epoch.",
+           "``progress(epoch, done, total, cost)``, called about ten times a second "
+           "during each epoch (for a progress bar).",
            "callable, optional"),
 )
 
@@ -178,7 +189,7 @@ def add_arguments(parser: Any, names: Iterable[str]) -> None:
         if option.cli is None:
             continue
         default = option.command_line_default
-        text = option.cli_doc or option.doc
+        text = plain(option.cli_doc or option.doc)
         if option.cli is bool:
             parser.add_argument(option.flag, dest=name, action="store_true", help=text)
         elif isinstance(option.cli, tuple):
@@ -254,12 +265,25 @@ def document(names: Iterable[str]) -> Callable[[Callable[..., Any]], Callable[..
 
 
 def markdown_table(names: Iterable[str] = FIT) -> str:
-    """The options as the Markdown table of ``docs/training-options.md``."""
+    """The options as the Markdown table of ``docs/training-options.md``
+    (``python -c "import mlp.options as o; print(o.markdown_table())"`` writes it)."""
     rows = ["| option | default | meaning |", "|---|---|---|"]
     for name in names:
         option = OPTIONS[name]
-        rows.append(f"| `{name}` | `{_show(option.default)}` | {option.doc} |")
+        doc = option.doc.replace("``", "`")
+        rows.append(f"| `{name}` | `{_show(option.default)}` | {doc} |")
     return "\n".join(rows)
+
+
+_ASCII = {"λ": "lambda", "μ": "mu", "θ": "theta", "Σ": "sum", "←": ":=", "²": "**2"}
+
+
+def plain(text: str) -> str:
+    """``text`` without its reST markup, in ASCII, for the command line's help (which
+    may go to a console that cannot show Greek letters)."""
+    for symbol, word in _ASCII.items():
+        text = text.replace(symbol, word)
+    return text.replace("``", "")
 
 
 @dataclass(frozen=True)

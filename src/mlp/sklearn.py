@@ -180,7 +180,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc, unused-ignore]
         """The value of the parameter ``name`` (set by ``__init__`` or ``set_params``)."""
         return getattr(self, name)
 
-    def _sizes(self, n_in: int, n_out: int) -> list[int]:
+    def _layer_sizes(self, n_in: int, n_out: int) -> list[int]:
         hidden = check_hidden_layer_sizes(self._param("hidden_layer_sizes"))
         return [n_in, *hidden, n_out]
 
@@ -214,7 +214,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc, unused-ignore]
         a plateau schedule needs validation data; set the fitted attributes."""
         p = self.get_params(deep=False)
         rng = check_random_state(p["random_state"])
-        net = MLP(self._sizes(X.shape[1], n_out), init=p["init"], seed=_seed(rng))
+        net = MLP(self._layer_sizes(X.shape[1], n_out), init=p["init"], seed=_seed(rng))
         validate = self._holds_out()
         validation_data = None
         scorer = None
@@ -254,7 +254,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc, unused-ignore]
             n_iter, curve = self.n_iter_, self.loss_curve_
         else:
             rng = check_random_state(self._param("random_state"))
-            net = MLP(self._sizes(X.shape[1], n_out), init=self._param("init"),
+            net = MLP(self._layer_sizes(X.shape[1], n_out), init=self._param("init"),
                       seed=_seed(rng))
             n_iter, curve = 0, []
             self.validation_scores_ = None
