@@ -1,4 +1,13 @@
-"""fit: determinism, ordering, history, and learning on real data."""
+"""fit's training loop and its bookkeeping: determinism and seeds, sample order and
+shuffling, an epoch split over kernel calls, zero epochs, the History records and verbose
+output, progress, interrupts, validation data and validation_split, early stopping,
+callbacks, learning-rate schedules, and learning the digits.
+
+Not here: what one step computes under each option (cross-entropy, L2, momentum, Nesterov
+against the per-sample reference; gradients and costs; the training figures measured before
+each step; partial_fit) and the rejection of bad option values: ``test_options.py``. The
+seed's plain SGD against the reference: ``test_math.py``; bad data: ``test_inputs.py``.
+"""
 
 import numpy as np
 import pytest
@@ -16,10 +25,29 @@ def digits():
     return X[train], y[train], X[test], y[test]
 
 
+def digits_split():
+    from mlp.datasets import load_digits
+
+    X, y = load_digits()
+    X = X / 16
+    order = np.random.default_rng(1).permutation(len(X))
+    return X[order[:1000]], y[order[:1000]], X[order[1000:1400]], y[order[1000:1400]]
+
+
 def small_problem(seed=0, n=40):
     rng = np.random.default_rng(seed)
     return rng.uniform(0, 1, (n, 5)), rng.integers(0, 3, n)
 
+
+def problem(sizes, n=10, seed=0):
+    rng = np.random.default_rng(seed)
+    net = mlp.MLP(sizes, init="normal", seed=seed)
+    X = rng.uniform(-1, 1, (n, sizes[0]))
+    labels = rng.integers(0, sizes[-1], n)
+    return net, X, labels, np.eye(sizes[-1])[labels]
+
+
+# --- seeds, order and kernel calls -------------------------------------------------------
 
 def test_same_seed_same_bits():
     X, y = small_problem()
@@ -76,6 +104,8 @@ def test_zero_epochs_trains_nothing():
     np.testing.assert_array_equal(net.params, before)
 
 
+# --- history, progress and interrupts ----------------------------------------------------
+
 def test_history_records(capsys):
     X, y = small_problem()
     net = mlp.MLP([5, 6, 3], seed=0)
@@ -94,35 +124,6 @@ def test_history_records(capsys):
     assert "3 epochs" in repr(history)
     with pytest.raises(KeyError, match="records have"):
         history["l2_penalty"]
-
-
-def test_training_cost_is_the_mean_before_each_update():
-    # One full batch: the recorded cost is the cost of the parameters before the step.
-    X, y = small_problem()
-    net = mlp.MLP([5, 3], seed=0)
-    before = net.cost(X, y)
-    history = net.fit(X, y, epochs=1, batch_size=len(X), eta=1.0)
-    assert history[0]["cost"] == pytest.approx(before, rel=1e-12)
-
-
-def test_validation_accuracy_only_for_class_targets():
-    rng = np.random.default_rng(0)
-    X, Y = rng.uniform(0, 1, (20, 4)), rng.uniform(0, 1, (20, 2))
-    history = mlp.MLP([4, 2], seed=0).fit(X, Y, epochs=1, validation_data=(X, Y))
-    assert "val_cost" in history[0] and "val_accuracy" not in history[0]
-    onehot = np.eye(2)[rng.integers(0, 2, 20)]
-    history = mlp.MLP([4, 2], seed=0).fit(X, Y, epochs=1, validation_data=(X, onehot))
-    assert "val_accuracy" in history[0]
-
-
-def test_learns_the_digits(digits):
-    X, y, X_test, y_test = digits
-    net = mlp.MLP([64, 30, 10], seed=0)
-    history = net.fit(X, y, epochs=30, batch_size=10, eta=3.0, seed=0)
-    assert history["cost"][-1] < history["cost"][0] / 3
-    accuracy = net.accuracy(X_test, y_test)
-    assert accuracy >= 0.96, accuracy
-    assert np.isfinite(net.params).all()
 
 
 def test_progress_reports_each_segment(monkeypatch):
@@ -160,3 +161,112 @@ def test_interrupt_keeps_the_last_complete_mini_batch(monkeypatch):
     reference.fit(X, y, epochs=1, batch_size=10, shuffle=False)
     reference.fit(X[:20], y[:20], epochs=1, batch_size=10, shuffle=False)
     np.testing.assert_array_equal(net.params, reference.params)
+
+
+# --- validation --------------------------------------------------------------------------
+
+def test_validation_accuracy_only_for_class_targets():
+    rng = np.random.default_rng(0)
+    X, Y = rng.uniform(0, 1, (20, 4)), rng.uniform(0, 1, (20, 2))
+    history = mlp.MLP([4, 2], seed=0).fit(X, Y, epochs=1, validation_data=(X, Y))
+    assert "val_cost" in history[0] and "val_accuracy" not in history[0]
+    onehot = np.eye(2)[rng.integers(0, 2, 20)]
+    history = mlp.MLP([4, 2], seed=0).fit(X, Y, epochs=1, validation_data=(X, onehot))
+    assert "val_accuracy" in history[0]
+
+
+def test_validation_split_holds_out_rows_with_the_seed():
+    X, y, _, _ = digits_split()
+    a, b = mlp.MLP([64, 10], seed=0), mlp.MLP([64, 10], seed=0)
+    ha = a.fit(X, y, epochs=2, validation_split=0.2, seed=4)
+    hb = b.fit(X, y, epochs=2, validation_split=0.2, seed=4)
+    np.testing.assert_array_equal(a.params, b.params)
+    assert ha["val_accuracy"] == hb["val_accuracy"] and "val_cost" in ha[0]
+    # The same split, given explicitly: 200 held out, chosen by the seed's first draw.
+    perm = np.random.default_rng(4).permutation(1000)
+    val, train = np.sort(perm[:200]), np.sort(perm[200:])
+    c = mlp.MLP([64, 10], seed=0)
+    rng = np.random.default_rng(4)
+    rng.permutation(1000)
+    hc = c.fit(X[train], y[train], epochs=2, seed=rng, validation_data=(X[val], y[val]))
+    np.testing.assert_array_equal(c.params, a.params)
+    assert hc["val_accuracy"] == ha["val_accuracy"]
+
+
+def test_non_finite_rows_held_out_by_the_split_are_caught_before_training():
+    net, X, labels, _ = problem([4, 3], n=50)
+    perm = np.random.default_rng(7).permutation(50)
+    X = X.copy()
+    X[perm[0], 1] = np.nan  # the first row the split holds out
+    before = net.params.copy()
+    with pytest.raises(ValueError, match=rf"X contains NaN or infinity \(row {perm[0]}\)"):
+        net.fit(X, labels, epochs=3, validation_split=0.2, seed=7)
+    np.testing.assert_array_equal(net.params, before)
+
+
+# --- early stopping, callbacks and schedules ---------------------------------------------
+
+def test_early_stopping_restores_the_best_parameters():
+    X, y, Xv, yv = digits_split()
+    net = mlp.MLP([64, 20, 10], seed=0)
+    snapshots = {}
+    history = net.fit(X, y, epochs=60, batch_size=10, eta=8.0, seed=0,
+                      validation_data=(Xv, yv), early_stopping=True, patience=3,
+                      callbacks=lambda r: snapshots.__setitem__(r["epoch"], net.params.copy()))
+    scores = history["val_accuracy"]
+    best = history.best_epoch
+    assert history.stop_reason == "early_stopping" and len(history) < 60
+    assert scores[best - 1] == max(scores)
+    assert all(s <= scores[best - 1] for s in scores[best:])
+    assert len(history) == best + 3  # stopped after `patience` epochs without improvement
+    np.testing.assert_array_equal(net.params, snapshots[best])
+    assert net.accuracy(Xv, yv) == scores[best - 1]
+
+
+def test_a_callback_stops_training():
+    net, X, labels, _ = problem([4, 3], n=20)
+    seen = []
+
+    def stop_at_three(record):
+        seen.append(record["epoch"])
+        return record["epoch"] == 3
+
+    history = net.fit(X, labels, epochs=10, callbacks=[stop_at_three, lambda r: None])
+    assert len(history) == 3 and seen == [1, 2, 3] and history.stop_reason == "callback"
+
+
+def test_schedules():
+    X, y, Xv, yv = digits_split()
+    net = mlp.MLP([64, 10], seed=0)
+    history = net.fit(X, y, epochs=6, eta=2.0, schedule=lambda epoch: 1.0 / epoch)
+    assert history["eta"] == [1.0, 0.5, 1 / 3, 0.25, 0.2, 1 / 6]
+    # With eta too small to move the validation accuracy, "halve" with patience 1 halves
+    # after every epoch past the first and stops when eta reaches eta/128.
+    history = net.fit(X, y, epochs=50, eta=1e-13, validation_data=(Xv, yv),
+                      schedule=mlp.HalveOnPlateau(patience=1))
+    assert history["eta"] == [1e-13, 1e-13] + [1e-13 / 2**k for k in range(1, 7)]
+    assert history.stop_reason == "schedule"
+    with pytest.raises(ValueError, match="schedule"):
+        net.fit(X, y, epochs=3, schedule=lambda epoch: -1.0)
+    with pytest.raises(ValueError, match="schedule"):
+        net.fit(X, y, epochs=3, schedule="cosine")
+
+
+def test_a_failing_schedule_leaves_the_network_alone():
+    net, X, labels, _ = problem([4, 3], n=20)
+    before = net.params.copy()
+    with pytest.raises(ValueError, match=r"schedule\(3\)"):
+        net.fit(X, labels, epochs=5, schedule=lambda e: 1.0 if e < 3 else float("nan"))
+    np.testing.assert_array_equal(net.params, before)
+
+
+# --- learning ----------------------------------------------------------------------------
+
+def test_learns_the_digits(digits):
+    X, y, X_test, y_test = digits
+    net = mlp.MLP([64, 30, 10], seed=0)
+    history = net.fit(X, y, epochs=30, batch_size=10, eta=3.0, seed=0)
+    assert history["cost"][-1] < history["cost"][0] / 3
+    accuracy = net.accuracy(X_test, y_test)
+    assert accuracy >= 0.96, accuracy
+    assert np.isfinite(net.params).all()
