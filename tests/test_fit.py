@@ -17,29 +17,38 @@ from mlp.datasets import load_digits
 
 
 @pytest.fixture(scope="module")
-def digits():
+def scaled_digits():
+    """The bundled digits (1,797 images), pixels scaled to [0, 1]."""
     X, y = load_digits()
-    X = X / 16.0
+    return X / 16.0, y
+
+
+@pytest.fixture(scope="module")
+def digits(scaled_digits):
+    """(X, y, X_test, y_test): 1,347 training and 450 test images, a seed-0 split."""
+    X, y = scaled_digits
     order = np.random.default_rng(0).permutation(len(X))
     test, train = order[:450], order[450:]
     return X[train], y[train], X[test], y[test]
 
 
-def digits_split():
-    from mlp.datasets import load_digits
-
-    X, y = load_digits()
-    X = X / 16
+@pytest.fixture(scope="module")
+def digits_split(scaled_digits):
+    """(X, y, X_val, y_val): 1,000 training and 400 validation images, a seed-1 split."""
+    X, y = scaled_digits
     order = np.random.default_rng(1).permutation(len(X))
     return X[order[:1000]], y[order[:1000]], X[order[1000:1400]], y[order[1000:1400]]
 
 
 def small_problem(seed=0, n=40):
+    """(X, labels): n samples of 5 features in [0, 1), 3 classes."""
     rng = np.random.default_rng(seed)
     return rng.uniform(0, 1, (n, 5)), rng.integers(0, 3, n)
 
 
 def problem(sizes, n=10, seed=0):
+    """(net, X, labels, one-hot labels): a normal-initialised network and n samples in
+    [-1, 1) (as in test_options.py)."""
     rng = np.random.default_rng(seed)
     net = mlp.MLP(sizes, init="normal", seed=seed)
     X = rng.uniform(-1, 1, (n, sizes[0]))
@@ -72,7 +81,7 @@ def test_shuffle_false_is_the_given_order():
     assert not np.array_equal(a.params, c.params)
 
 
-def test_full_batch_and_epoch_split_across_kernel_calls():
+def test_a_batch_larger_than_the_data_is_one_full_batch_step():
     # batch_size > n is full-batch gradient descent: one step of -eta * mean gradient.
     X, y = small_problem(n=30)
     net = mlp.MLP([5, 4, 3], seed=2)
@@ -106,7 +115,7 @@ def test_zero_epochs_trains_nothing():
 
 # --- history, progress and interrupts ----------------------------------------------------
 
-def test_history_records(capsys):
+def test_history_records_and_verbose_lines(capsys):
     X, y = small_problem()
     net = mlp.MLP([5, 6, 3], seed=0)
     history = net.fit(X[:30], y[:30], epochs=3, batch_size=5, eta=2.0, seed=0,
@@ -175,8 +184,8 @@ def test_validation_accuracy_only_for_class_targets():
     assert "val_accuracy" in history[0]
 
 
-def test_validation_split_holds_out_rows_with_the_seed():
-    X, y, _, _ = digits_split()
+def test_validation_split_holds_out_rows_with_the_seed(digits_split):
+    X, y, _, _ = digits_split
     a, b = mlp.MLP([64, 10], seed=0), mlp.MLP([64, 10], seed=0)
     ha = a.fit(X, y, epochs=2, validation_split=0.2, seed=4)
     hb = b.fit(X, y, epochs=2, validation_split=0.2, seed=4)
@@ -206,8 +215,8 @@ def test_non_finite_rows_held_out_by_the_split_are_caught_before_training():
 
 # --- early stopping, callbacks and schedules ---------------------------------------------
 
-def test_early_stopping_restores_the_best_parameters():
-    X, y, Xv, yv = digits_split()
+def test_early_stopping_restores_the_best_parameters(digits_split):
+    X, y, Xv, yv = digits_split
     net = mlp.MLP([64, 20, 10], seed=0)
     snapshots = {}
     history = net.fit(X, y, epochs=60, batch_size=10, eta=8.0, seed=0,
@@ -235,12 +244,12 @@ def test_a_callback_stops_training():
     assert len(history) == 3 and seen == [1, 2, 3] and history.stop_reason == "callback"
 
 
-def test_schedules():
-    X, y, Xv, yv = digits_split()
+def test_schedules_set_each_epochs_eta_and_bad_ones_raise(digits_split):
+    X, y, Xv, yv = digits_split
     net = mlp.MLP([64, 10], seed=0)
     history = net.fit(X, y, epochs=6, eta=2.0, schedule=lambda epoch: 1.0 / epoch)
     assert history["eta"] == [1.0, 0.5, 1 / 3, 0.25, 0.2, 1 / 6]
-    # With eta too small to move the validation accuracy, "halve" with patience 1 halves
+    # With eta too small to move the validation accuracy, HalveOnPlateau(patience=1) halves
     # after every epoch past the first and stops when eta reaches eta/128.
     history = net.fit(X, y, epochs=50, eta=1e-13, validation_data=(Xv, yv),
                       schedule=mlp.HalveOnPlateau(patience=1))

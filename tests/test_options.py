@@ -25,6 +25,8 @@ OPTIONS = [
 
 
 def problem(sizes, n=10, seed=0):
+    """(net, X, labels, one-hot labels): a normal-initialised network and n samples in
+    [-1, 1)."""
     rng = np.random.default_rng(seed)
     net = mlp.MLP(sizes, init="normal", seed=seed)
     X = rng.uniform(-1, 1, (n, sizes[0]))
@@ -33,6 +35,7 @@ def problem(sizes, n=10, seed=0):
 
 
 def assert_params_equal(net, W, B, tol=1e-12):
+    """The network's parameters equal the reference's nested lists W, B to tol."""
     for l in range(len(W)):
         np.testing.assert_allclose(net.weights[l], W[l], rtol=tol, atol=tol)
         np.testing.assert_allclose(net.biases[l], B[l], rtol=tol, atol=tol)
@@ -40,7 +43,8 @@ def assert_params_equal(net, W, B, tol=1e-12):
 
 # --- steps against their definitions -----------------------------------------------------
 
-@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()))
+@pytest.mark.parametrize("options", OPTIONS,
+                         ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()))
 @pytest.mark.parametrize("sizes", [[4, 3], [4, 5, 4, 3]])
 @pytest.mark.parametrize("batch_size", [1, 3])   # 10 samples: 3 leaves a short last batch
 def test_two_epochs_equal_the_per_sample_reference(options, sizes, batch_size):
@@ -75,7 +79,7 @@ def test_cross_entropy_and_l2_gradients_match_finite_differences(sizes):
         np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-9)
 
 
-def test_costs_match_their_formulas():
+def test_cross_entropy_and_l2_costs_match_their_formulas():
     net, X, labels, Y = problem([4, 5, 3], n=6)
     W, B = ref.to_lists(net.weights, net.biases)
     expected = np.mean([ref.cross_entropy(W, B, x, y) for x, y in zip(X, Y)])
@@ -97,7 +101,7 @@ def test_cross_entropy_of_saturated_outputs_is_finite():
 
 # --- the training figures of a step ------------------------------------------------------
 
-def test_training_cost_is_the_mean_before_each_update():
+def test_training_cost_is_measured_before_each_step():
     # One full batch: the recorded cost is the cost of the parameters before the step.
     rng = np.random.default_rng(0)
     X, y = rng.uniform(0, 1, (40, 5)), rng.integers(0, 3, 40)
@@ -128,7 +132,7 @@ def test_partial_fit_twice_equals_two_epochs_of_fit():
         np.testing.assert_array_equal(a.params, b.params)
 
 
-def test_partial_fit_streams_chunks():
+def test_partial_fit_over_chunks_equals_one_fit_epoch():
     # One epoch over the data in chunks (a multiple of the batch size) equals one fit epoch.
     a, X, labels, _ = problem([4, 6, 3], n=40, seed=6)
     b = a.copy()
