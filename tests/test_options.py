@@ -1,5 +1,13 @@
-"""The training toolkit: cross-entropy, L2, momentum, schedules, early stopping, callbacks,
-validation splits and partial_fit, each checked against its definition."""
+"""Each step option against its definition: cross-entropy, L2, momentum and Nesterov epochs
+against the per-sample reference (``_reference.py``), their gradients against finite
+differences and their costs against the formulas, saturated cross-entropy, the training
+cost and accuracy measured before each step, partial_fit (its equivalence to fit, and
+streaming), and the rejection of bad values of any fit option.
+
+Not here: the training loop around the steps (seeds, order, kernel-call segments, History,
+progress, interrupts, validation, early stopping, callbacks, schedules): ``test_fit.py``.
+The seed's plain SGD (quadratic cost, no options) against the reference: ``test_math.py``.
+"""
 
 import numpy as np
 import pytest
@@ -17,6 +25,8 @@ OPTIONS = [
 
 
 def problem(sizes, n=10, seed=0):
+    """(net, X, labels, one-hot labels): a normal-initialised network and n samples in
+    [-1, 1)."""
     rng = np.random.default_rng(seed)
     net = mlp.MLP(sizes, init="normal", seed=seed)
     X = rng.uniform(-1, 1, (n, sizes[0]))
@@ -25,12 +35,16 @@ def problem(sizes, n=10, seed=0):
 
 
 def assert_params_equal(net, W, B, tol=1e-12):
+    """The network's parameters equal the reference's nested lists W, B to tol."""
     for l in range(len(W)):
         np.testing.assert_allclose(net.weights[l], W[l], rtol=tol, atol=tol)
         np.testing.assert_allclose(net.biases[l], B[l], rtol=tol, atol=tol)
 
 
-@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()))
+# --- steps against their definitions -----------------------------------------------------
+
+@pytest.mark.parametrize("options", OPTIONS,
+                         ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()))
 @pytest.mark.parametrize("sizes", [[4, 3], [4, 5, 4, 3]])
 @pytest.mark.parametrize("batch_size", [1, 3])   # 10 samples: 3 leaves a short last batch
 def test_two_epochs_equal_the_per_sample_reference(options, sizes, batch_size):
@@ -65,7 +79,7 @@ def test_cross_entropy_and_l2_gradients_match_finite_differences(sizes):
         np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-9)
 
 
-def test_costs_match_their_formulas():
+def test_cross_entropy_and_l2_costs_match_their_formulas():
     net, X, labels, Y = problem([4, 5, 3], n=6)
     W, B = ref.to_lists(net.weights, net.biases)
     expected = np.mean([ref.cross_entropy(W, B, x, y) for x, y in zip(X, Y)])
@@ -85,6 +99,28 @@ def test_cross_entropy_of_saturated_outputs_is_finite():
     assert np.isfinite(history[0]["cost"]) and np.isfinite(net.params).all()
 
 
+# --- the training figures of a step ------------------------------------------------------
+
+def test_training_cost_is_measured_before_each_step():
+    # One full batch: the recorded cost is the cost of the parameters before the step.
+    rng = np.random.default_rng(0)
+    X, y = rng.uniform(0, 1, (40, 5)), rng.integers(0, 3, 40)
+    net = mlp.MLP([5, 3], seed=0)
+    before = net.cost(X, y)
+    history = net.fit(X, y, epochs=1, batch_size=len(X), eta=1.0)
+    assert history[0]["cost"] == pytest.approx(before, rel=1e-12)
+
+
+def test_training_accuracy_is_measured_before_each_step():
+    net, X, labels, _ = problem([4, 5, 3], n=30, seed=2)
+    before = net.accuracy(X, labels)
+    history = net.fit(X, labels, epochs=1, batch_size=30, eta=1.0)
+    assert history[0]["accuracy"] == before
+    assert "accuracy" not in net.fit(X, np.eye(3)[labels], epochs=1)[0]
+
+
+# --- partial_fit -------------------------------------------------------------------------
+
 def test_partial_fit_twice_equals_two_epochs_of_fit():
     for options in ({}, {"momentum": 0.8, "l2": 1.0}, {"momentum": 0.6, "nesterov": True,
                                                         "cost": "cross_entropy"}):
@@ -96,7 +132,7 @@ def test_partial_fit_twice_equals_two_epochs_of_fit():
         np.testing.assert_array_equal(a.params, b.params)
 
 
-def test_partial_fit_streams_chunks():
+def test_partial_fit_over_chunks_equals_one_fit_epoch():
     # One epoch over the data in chunks (a multiple of the batch size) equals one fit epoch.
     a, X, labels, _ = problem([4, 6, 3], n=40, seed=6)
     b = a.copy()
@@ -108,94 +144,7 @@ def test_partial_fit_streams_chunks():
     np.testing.assert_allclose(a.params, b.params, rtol=1e-13, atol=1e-14)
 
 
-def test_training_accuracy_is_measured_before_each_step():
-    net, X, labels, _ = problem([4, 5, 3], n=30, seed=2)
-    before = net.accuracy(X, labels)
-    history = net.fit(X, labels, epochs=1, batch_size=30, eta=1.0)
-    assert history[0]["accuracy"] == before
-    assert "accuracy" not in net.fit(X, np.eye(3)[labels], epochs=1)[0]
-
-
-def digits_split():
-    from mlp.datasets import load_digits
-
-    X, y = load_digits()
-    X = X / 16
-    order = np.random.default_rng(1).permutation(len(X))
-    return X[order[:1000]], y[order[:1000]], X[order[1000:1400]], y[order[1000:1400]]
-
-
-def test_early_stopping_restores_the_best_parameters():
-    X, y, Xv, yv = digits_split()
-    net = mlp.MLP([64, 20, 10], seed=0)
-    snapshots = {}
-    history = net.fit(X, y, epochs=60, batch_size=10, eta=8.0, seed=0,
-                      validation_data=(Xv, yv), early_stopping=True, patience=3,
-                      callbacks=lambda r: snapshots.__setitem__(r["epoch"], net.params.copy()))
-    scores = history["val_accuracy"]
-    best = history.best_epoch
-    assert history.stop_reason == "early_stopping" and len(history) < 60
-    assert scores[best - 1] == max(scores)
-    assert all(s <= scores[best - 1] for s in scores[best:])
-    assert len(history) == best + 3  # stopped after `patience` epochs without improvement
-    np.testing.assert_array_equal(net.params, snapshots[best])
-    assert net.accuracy(Xv, yv) == scores[best - 1]
-
-
-def test_a_callback_stops_training():
-    net, X, labels, _ = problem([4, 3], n=20)
-    seen = []
-
-    def stop_at_three(record):
-        seen.append(record["epoch"])
-        return record["epoch"] == 3
-
-    history = net.fit(X, labels, epochs=10, callbacks=[stop_at_three, lambda r: None])
-    assert len(history) == 3 and seen == [1, 2, 3] and history.stop_reason == "callback"
-
-
-def test_schedules():
-    X, y, Xv, yv = digits_split()
-    net = mlp.MLP([64, 10], seed=0)
-    history = net.fit(X, y, epochs=6, eta=2.0, schedule=lambda epoch: 1.0 / epoch)
-    assert history["eta"] == [1.0, 0.5, 1 / 3, 0.25, 0.2, 1 / 6]
-    # With eta too small to move the validation accuracy, "halve" with patience 1 halves
-    # after every epoch past the first and stops when eta reaches eta/128.
-    history = net.fit(X, y, epochs=50, eta=1e-13, validation_data=(Xv, yv),
-                      schedule=mlp.HalveOnPlateau(patience=1))
-    assert history["eta"] == [1e-13, 1e-13] + [1e-13 / 2**k for k in range(1, 7)]
-    assert history.stop_reason == "schedule"
-    with pytest.raises(ValueError, match="schedule"):
-        net.fit(X, y, epochs=3, schedule=lambda epoch: -1.0)
-    with pytest.raises(ValueError, match="schedule"):
-        net.fit(X, y, epochs=3, schedule="cosine")
-
-
-def test_a_failing_schedule_leaves_the_network_alone():
-    net, X, labels, _ = problem([4, 3], n=20)
-    before = net.params.copy()
-    with pytest.raises(ValueError, match=r"schedule\(3\)"):
-        net.fit(X, labels, epochs=5, schedule=lambda e: 1.0 if e < 3 else float("nan"))
-    np.testing.assert_array_equal(net.params, before)
-
-
-def test_validation_split_holds_out_rows_with_the_seed():
-    X, y, _, _ = digits_split()
-    a, b = mlp.MLP([64, 10], seed=0), mlp.MLP([64, 10], seed=0)
-    ha = a.fit(X, y, epochs=2, validation_split=0.2, seed=4)
-    hb = b.fit(X, y, epochs=2, validation_split=0.2, seed=4)
-    np.testing.assert_array_equal(a.params, b.params)
-    assert ha["val_accuracy"] == hb["val_accuracy"] and "val_cost" in ha[0]
-    # The same split, given explicitly: 200 held out, chosen by the seed's first draw.
-    perm = np.random.default_rng(4).permutation(1000)
-    val, train = np.sort(perm[:200]), np.sort(perm[200:])
-    c = mlp.MLP([64, 10], seed=0)
-    rng = np.random.default_rng(4)
-    rng.permutation(1000)
-    hc = c.fit(X[train], y[train], epochs=2, seed=rng, validation_data=(X[val], y[val]))
-    np.testing.assert_array_equal(c.params, a.params)
-    assert hc["val_accuracy"] == ha["val_accuracy"]
-
+# --- bad option values -------------------------------------------------------------------
 
 @pytest.mark.parametrize(
     "options, error, words",
@@ -233,14 +182,3 @@ def test_bad_options_are_rejected_before_training(options, error, words):
         with pytest.raises(error):
             net.partial_fit(X, labels, **options)
         np.testing.assert_array_equal(net.params, before)
-
-
-def test_non_finite_rows_held_out_by_the_split_are_caught_before_training():
-    net, X, labels, _ = problem([4, 3], n=50)
-    perm = np.random.default_rng(7).permutation(50)
-    X = X.copy()
-    X[perm[0], 1] = np.nan  # the first row the split holds out
-    before = net.params.copy()
-    with pytest.raises(ValueError, match=rf"X contains NaN or infinity \(row {perm[0]}\)"):
-        net.fit(X, labels, epochs=3, validation_split=0.2, seed=7)
-    np.testing.assert_array_equal(net.params, before)
