@@ -134,7 +134,7 @@ def test_predict_is_net_predict_bit_for_bit(mdask, da, workers):
     net = mlp.MLP([64, 30, 10], seed=0)
     X = np.random.default_rng(0).random((5000, 64))
     expected = net.predict(X)
-    # Row chunks in multiples of BLOCK_ROWS: the very same BLAS calls, the same bits.
+    # Row chunks in multiples of BLOCK_ROWS: the very same kernel calls, the same bits.
     Xd = da.from_array(X, chunks=(2 * mdask.BLOCK_ROWS, 16))   # columns are merged
     out = mdask.predict(net, Xd)
     assert out.shape == (5000, 10) and out.dtype == np.float64

@@ -25,7 +25,7 @@ def test_extreme_inputs_and_weights_give_finite_outputs(scale_w, scale_x):
     net.params[:] = rng.choice([-1.0, 1.0], net.params.size) * scale_w * rng.uniform(
         0.5, 1.0, net.params.size)
     X = rng.choice([-1.0, 1.0], (64, 20)) * scale_x * rng.uniform(0.5, 1.0, (64, 20))
-    for rows in (X, X[:1], X[0]):  # the batched (BLAS) and the one-row paths
+    for rows in (X, X[:1], X[0]):  # the batched (BLAS or small-product) and one-row paths
         out = net.predict(rows)
         assert np.isfinite(out).all() and (out >= 0).all() and (out <= 1).all()
 
