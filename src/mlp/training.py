@@ -1,6 +1,6 @@
-"""Training options and their bookkeeping: costs, learning-rate schedules, early stopping,
-callbacks and the history of a run. ``MLP.fit`` uses these; the stepping itself runs in the
-compiled core."""
+"""Training bookkeeping: costs, learning-rate schedules, the stopping rules (early stopping,
+callbacks) and the history of a run. ``MLP.fit`` uses these; the options themselves are
+specified in ``mlp.options``, and the stepping runs in the compiled core."""
 
 from __future__ import annotations
 
@@ -215,7 +215,8 @@ class History:
     records : list of dict
     stop_reason : str or None
         Why training ended before its last epoch: ``"early_stopping"``, ``"schedule"``
-        (eta reached its floor), ``"callback"``, or None.
+        (eta reached its floor), ``"callback"``, ``"interrupted"`` (Ctrl-C: the history on
+        the ``KeyboardInterrupt``), or None.
     best_epoch : int or None
         With early stopping, the epoch whose parameters were restored.
 
