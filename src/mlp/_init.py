@@ -32,17 +32,34 @@ def _glorot(rng: np.random.Generator, W: Array, b: Array) -> None:
     b[...] = rng.uniform(-bound, bound, b.shape)
 
 
+def _he(rng: np.random.Generator, W: Array, b: Array) -> None:
+    """Weights N(0, 2/n_in), biases 0: He et al.'s scaling for ReLU units, which keeps the
+    variance of the sums from layer to layer when half the units are off."""
+    rng.standard_normal(out=W)
+    W *= np.sqrt(2.0 / W.shape[0])
+    b[...] = 0.0
+
+
 INITIALIZERS: dict[str, Callable[[np.random.Generator, Array, Array], None]] = {
     "normal": _normal,
     "scaled": _scaled,
     "glorot": _glorot,
+    "he": _he,
 }
+#: ``init="auto"``: per layer, the scheme that suits the activation of its units.
+AUTO = {"relu": "he"}
+AUTO_DEFAULT = "scaled"
 
 
 def initialize(
-    scheme: str, weights: list[Array], biases: list[Array], rng: np.random.Generator
+    scheme: str, weights: list[Array], biases: list[Array], rng: np.random.Generator,
+    activations: list[str] | None = None,
 ) -> None:
-    """Fill every layer, first to last, with ``scheme``."""
-    fill = INITIALIZERS[scheme]
-    for W, b in zip(weights, biases):
-        fill(rng, W, b)
+    """Fill every layer, first to last, with ``scheme``; ``"auto"`` picks per layer from
+    the activation of its units (``activations``, one per layer): ``"he"`` for ReLU,
+    ``"scaled"`` (the seed's sigmoid default) for the rest."""
+    for l, (W, b) in enumerate(zip(weights, biases)):
+        name = scheme
+        if scheme == "auto":
+            name = AUTO.get((activations or [])[l] if activations else "", AUTO_DEFAULT)
+        INITIALIZERS[name](rng, W, b)

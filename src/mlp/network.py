@@ -19,12 +19,22 @@ from mlp._validation import (
     as_labels,
     as_rng,
     as_targets,
+    check_int,
     check_sizes,
     diverged,
     non_finite_row,
     one_hot_labels,
 )
-from mlp.options import FIT, OPTIONS, PARTIAL_FIT, StepOptions, check_options, document
+from mlp.activations import check_cost_pair, check_hidden, check_output, codes
+from mlp.options import (
+    FIT,
+    OPTIONS,
+    PARTIAL_FIT,
+    StepOptions,
+    check_options,
+    document,
+)
+from mlp.options import eta as resolve_eta
 from mlp.training import (
     Callback,
     EtaSchedule,
@@ -47,6 +57,7 @@ BLOCK_ROWS = 256
 # Work (in flops) done by one call of the epoch kernel: Python is re-entered between calls
 # (about ten times a second) so that Ctrl-C is honoured without waiting for a long epoch.
 _SEGMENT_FLOPS = 2e8
+_EMPTY = np.empty(0)
 
 
 def _aligned_empty(n: int) -> Array:
@@ -77,7 +88,7 @@ class Snapshot(NamedTuple):
     """A copy of a network's parameters and optimizer state (``MLP.snapshot``)."""
 
     params: Array
-    optimizer_state: dict[str, Array]
+    optimizer_state: dict[str, Any]
 
 
 class MLP:
@@ -92,17 +103,30 @@ class MLP:
     sizes : sequence of int
         Layer sizes, input first: ``[784, 30, 10]`` is 784 inputs, one hidden layer of
         30 neurons and 10 outputs. At least two entries, each >= 1.
-    init : {"scaled", "normal", "glorot"}, default "scaled"
+    activation : str or sequence of str, default "sigmoid"
+        The hidden layers' activation: ``"sigmoid"`` (the seed's), ``"tanh"``, ``"relu"``
+        or ``"identity"``, or a list with one name per hidden layer. Derivatives are
+        taken from the activation: ``a(1-a)``, ``1-a**2``, ``[a > 0]``, ``1``.
+    output : {"sigmoid", "softmax", "identity"}, default "sigmoid"
+        The output layer's activation; softmax is ``exp(z - max z) / sum exp(z - max z)``
+        per sample. It sets the default cost (see ``fit``).
+    init : {"auto", "scaled", "normal", "glorot", "he"}, default "auto"
         ``"scaled"``: weights N(0, 1/n_in), biases N(0, 1) (the book's network2).
         ``"normal"``: weights and biases N(0, 1) (the book's network.py).
         ``"glorot"``: weights and biases uniform in +-sqrt(2/(n_in + n_out))
         (scikit-learn's choice for logistic units).
+        ``"he"``: weights N(0, 2/n_in), biases 0 (He et al., for ReLU).
+        ``"auto"``: per layer, ``"he"`` for layers of ReLU units and ``"scaled"`` for the
+        rest, so the seed's sigmoid network keeps the seed's initialisation.
     seed : None, int or numpy.random.Generator
         Seeds the initialisation; the same seed gives the same parameters.
 
     Attributes
     ----------
     sizes : tuple of int
+    activation : tuple of str
+        One name per hidden layer.
+    output : str
     weights : list of ndarray, shapes ``(n_{l-1}, n_l)``
     biases : list of ndarray, shapes ``(n_l,)``
     params : ndarray
@@ -112,7 +136,7 @@ class MLP:
     Raises
     ------
     TypeError, ValueError
-        For invalid ``sizes``, ``init`` or ``seed``.
+        For invalid ``sizes``, ``activation``, ``output``, ``init`` or ``seed``.
 
     Notes
     -----
@@ -141,18 +165,23 @@ class MLP:
         self,
         sizes: Sequence[int],
         *,
-        init: str = "scaled",
+        activation: str | Sequence[str] = "sigmoid",
+        output: str = "sigmoid",
+        init: str = "auto",
         seed: int | np.random.Generator | None = None,
     ) -> None:
         sizes = check_sizes(sizes)
-        if init not in INITIALIZERS:
-            raise ValueError(f"init must be one of {sorted(INITIALIZERS)}, got {init!r}")
+        if init != "auto" and init not in INITIALIZERS:
+            raise ValueError(f"init must be 'auto' or one of {sorted(INITIALIZERS)}, got "
+                             f"{init!r}")
         rng = as_rng(seed)
-        self._allocate(sizes)
-        initialize(init, self._weights, self._biases, rng)
+        self._allocate(sizes, activation, output)
+        initialize(init, self._weights, self._biases, rng, [*self._activation, self._output])
 
     @classmethod
-    def from_weights(cls, weights: Sequence[ArrayLike], biases: Sequence[ArrayLike]) -> MLP:
+    def from_weights(cls, weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], *,
+                     activation: str | Sequence[str] = "sigmoid",
+                     output: str = "sigmoid") -> MLP:
         """A network with a copy of the given parameters.
 
         Parameters
@@ -161,6 +190,8 @@ class MLP:
             ``weights[l]`` of shape ``(n_l, n_{l+1})``; the shapes must chain.
         biases : sequence of array_like
             ``biases[l]`` of shape ``(n_{l+1},)``.
+        activation, output
+            As for ``MLP``.
 
         Returns
         -------
@@ -202,19 +233,28 @@ class MLP:
                 )
         sizes = check_sizes([Ws[0].shape[0]] + [W.shape[1] for W in Ws])
         net = cls.__new__(cls)
-        net._allocate(sizes)
+        net._allocate(sizes, activation, output)
         for dst, src in zip(net._weights + net._biases, Ws + bs):
             dst[...] = src
         return net
 
-    def _allocate(self, sizes: tuple[int, ...]) -> None:
-        """Allocate ``params`` for ``sizes`` and carve the per-layer views out of it."""
+    def _allocate(self, sizes: tuple[int, ...], activation: Any, output: Any) -> None:
+        """Allocate ``params`` for ``sizes`` and carve the per-layer views out of it; check
+        and record the activations."""
+        self._activation = check_hidden(activation, len(sizes) - 2)
+        self._output = check_output(output)
+        self._codes = np.array(codes(self._activation, self._output), dtype=np.intc)
+        self._codes.flags.writeable = False
         self._sizes = sizes
         self._sizes_arr = np.array(sizes, dtype=np.intp)
         self._sizes_arr.flags.writeable = False
         self._params = _aligned_empty(_core.n_params(self._sizes_arr))
         self._weights, self._biases = self._carve(self._params)
-        self._velocity: Array | None = None  # momentum's, laid out like params
+        # the optimizer's state, laid out like params: momentum's velocity, Adam's moments
+        # m and v (one buffer, m then v) and its step count
+        self._velocity: Array | None = None
+        self._moments: Array | None = None
+        self._t = 0
         # predict/cost/gradient read the parameters under this lock, fit writes them under
         # it one kernel call at a time: readers never see half a mini-batch.
         self._lock = _core.ParamLock()
@@ -243,6 +283,22 @@ class MLP:
         return self._sizes_arr
 
     @property
+    def activation(self) -> tuple[str, ...]:
+        """The hidden layers' activations, one name per hidden layer."""
+        return self._activation
+
+    @property
+    def output(self) -> str:
+        """The output layer's activation."""
+        return self._output
+
+    @property
+    def activation_codes(self) -> NDArray[np.intc]:
+        """The core's ``mlp_activation`` code of every layer, first to last, as a read-only
+        ``int`` array: with ``params`` and ``sizes_array``, what the C-level API takes."""
+        return self._codes
+
+    @property
     def n_layers(self) -> int:
         """Number of layers with parameters, ``L = len(sizes) - 1``."""
         return len(self._sizes) - 1
@@ -265,29 +321,34 @@ class MLP:
         return self._params
 
     def copy(self) -> MLP:
-        """An independent network with a copy of the parameters."""
-        with self._lock.read():
-            return MLP.from_weights(self._weights, self._biases)
+        """An independent network with a copy of the parameters, the activations and the
+        optimizer state."""
+        state = self.snapshot()
+        return MLP.from_params(self._sizes, state.params, state.optimizer_state,
+                               activation=self._activation, output=self._output)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Pickle (and ``copy.deepcopy``) as the sizes, the parameters and the optimizer
-        state: plain arrays, restored exactly."""
+        """Pickle (and ``copy.deepcopy``) as the sizes, the activations, the parameters and
+        the optimizer state: plain arrays, restored exactly."""
         state = self.snapshot()
-        return (_unpickle, (self._sizes, state.params, state.optimizer_state.get("velocity")))
+        return (_unpickle, (self._sizes, state.params, state.optimizer_state,
+                            self._activation, self._output))
 
     # --- the surface mlp's interfaces build on (mlp.io, mlp.dask) ---------------------
 
     @classmethod
     def from_params(cls, sizes: Sequence[int], params: ArrayLike,
-                    optimizer_state: dict[str, ArrayLike] | None = None) -> MLP:
+                    optimizer_state: dict[str, Any] | None = None, *,
+                    activation: str | Sequence[str] = "sigmoid",
+                    output: str = "sigmoid") -> MLP:
         """A network of ``sizes`` with a copy of ``params`` (laid out as ``MLP.params``)
         and, optionally, of an optimizer state (see ``optimizer_state``).
 
         Raises
         ------
         TypeError, ValueError
-            For invalid sizes, or parameters of the wrong length, not numeric, or holding
-            NaN or infinity.
+            For invalid sizes or activations, or parameters of the wrong length, not
+            numeric, or holding NaN or infinity.
 
         Examples
         --------
@@ -297,67 +358,106 @@ class MLP:
         True
         """
         net = cls.__new__(cls)
-        net._allocate(check_sizes(sizes))
+        net._allocate(check_sizes(sizes), activation, output)
         values = as_array(params, "params", 1)
         if values.shape != net._params.shape:
             raise ValueError(f"params has {values.size} entries; sizes {net._sizes} need "
                              f"{net._params.size}")
         net._params[...] = values
         if optimizer_state:
-            net.restore(Snapshot(net._params, dict(optimizer_state)))  # type: ignore[arg-type]
+            net.restore(Snapshot(net._params, dict(optimizer_state)))
         return net
 
     @property
-    def optimizer_state(self) -> dict[str, Array]:
+    def optimizer_state(self) -> dict[str, Any]:
         """A copy of the optimizer's state that ``partial_fit`` carries between calls,
-        laid out like ``params``: ``{}``, or ``{"velocity": v}`` once momentum has run."""
+        laid out like ``params``: ``{}``; ``{"velocity": v}`` once momentum has run; or
+        ``{"m": m, "v": v, "t": t}`` once Adam has (its moments and its step count)."""
         return self.snapshot().optimizer_state
 
     def snapshot(self) -> Snapshot:
         """A copy of the parameters and the optimizer state, taken under the read lock:
         what ``restore`` puts back."""
+        n = self._params.size
         with self._lock.read():
-            state = {} if self._velocity is None else {"velocity": self._velocity.copy()}
+            state: dict[str, Any] = {}
+            if self._velocity is not None:
+                state["velocity"] = self._velocity.copy()
+            if self._moments is not None:
+                state.update(m=self._moments[:n].copy(), v=self._moments[n:].copy(),
+                             t=self._t)
             return Snapshot(self._params.copy(), state)
 
     def restore(self, snapshot: Snapshot) -> None:
         """Put back the parameters and optimizer state of ``snapshot``, under the write
         lock."""
-        state = dict(snapshot.optimizer_state)
-        velocity = state.pop("velocity", None)
-        if state:
-            raise ValueError(f"unknown optimizer state {sorted(state)}; expected velocity")
-        if velocity is not None:
-            velocity = as_array(velocity, "velocity", 1).copy()
-            if velocity.shape != self._params.shape:
-                raise ValueError(f"velocity has {velocity.size} entries; params has "
-                                 f"{self._params.size}")
+        velocity, moments, t = self._checked_state(snapshot.optimizer_state)
         with self._lock.write():
             self._params[...] = snapshot.params
-            self._velocity = velocity
+            self._velocity, self._moments, self._t = velocity, moments, t
+
+    def _checked_state(self, state: dict[str, Any]) -> tuple[Array | None, Array | None, int]:
+        """(velocity, moments, t) from an optimizer state, checked against params."""
+        state = dict(state)
+        n = self._params.size
+
+        def vector(name: str) -> Array:
+            value = as_array(state.pop(name), name, 1)
+            if value.shape != (n,):
+                raise ValueError(f"{name} has {value.size} entries; params has {n}")
+            return value
+
+        velocity = vector("velocity").copy() if "velocity" in state else None
+        moments, t = None, 0
+        if {"m", "v", "t"} & set(state):
+            if not {"m", "v", "t"} <= set(state):
+                raise ValueError("Adam's state needs m, v and t together")
+            t = check_int(state.pop("t"), "t", 0)
+            moments = _aligned_empty(2 * n)
+            moments[:n], moments[n:] = vector("m"), vector("v")
+        if state:
+            raise ValueError(f"unknown optimizer state {sorted(state)}; expected velocity, "
+                             "or m, v and t")
+        return velocity, moments, t
 
     def prepare_optimizer(self, options: StepOptions, *, fresh: bool) -> None:
-        """Make the optimizer state ``options`` need: momentum's velocity, at zero when
-        ``fresh`` (``fit``) or when there is none yet (``partial_fit``)."""
-        if not options.momentum:
-            if fresh:
-                self._velocity = None
-        elif fresh or self._velocity is None:
-            self._velocity = np.zeros_like(self._params)
+        """Make the optimizer state ``options`` need, at zero when ``fresh`` (``fit``) or
+        when there is none yet (``partial_fit``): momentum's velocity, or Adam's moments
+        and step count. State of the other optimizer is dropped."""
+        n = self._params.size
+        if fresh:
+            self._velocity, self._moments, self._t = None, None, 0
+        if options.adam:
+            self._velocity = None
+            if self._moments is None:
+                self._moments, self._t = np.zeros(2 * n), 0
+        else:
+            self._moments, self._t = None, 0
+            if options.momentum and self._velocity is None:
+                self._velocity = np.zeros(n)
+
+    def _state_buffer(self, options: StepOptions) -> Array:
+        """The core's optimizer buffer for ``options``: Adam's moments, momentum's
+        velocity, or none."""
+        if options.adam and self._moments is not None:
+            return self._moments
+        if options.momentum and self._velocity is not None:
+            return self._velocity
+        return _EMPTY
 
     def apply_gradient(self, grad: Array, m: int, eta: float, options: StepOptions,
                        n: int) -> None:
         """One step of the compiled epoch's update rule from ``grad``, the gradient summed
         over a mini-batch of ``m`` of ``n`` training rows (``grad`` is overwritten):
         ``W := (1 - eta l2/n) W - eta/m grad_W``, ``b := b - eta/m grad_b``, or with
-        momentum the step of ``fit``. Under the write lock, so that a concurrent
+        momentum or Adam the step of ``fit``. Under the write lock, so that a concurrent
         ``predict`` sees the parameters before or after it, never half of it. Call
         ``prepare_optimizer`` first."""
-        velocity = self._velocity if options.momentum and self._velocity is not None \
-            else np.empty(0)
-        _core.apply_step(self._params, velocity, self._sizes_arr, grad, m, eta,
-                         weight_decay=options.l2 / n, momentum=options.momentum,
-                         nesterov=options.nesterov, lock=self._lock)
+        self._t = _core.apply_step(
+            self._params, self._state_buffer(options), self._sizes_arr, grad, m, eta,
+            weight_decay=options.l2 / n, momentum=options.momentum,
+            nesterov=options.nesterov, optimizer=options.optimizer, beta1=options.beta1,
+            beta2=options.beta2, epsilon=options.epsilon, t=self._t, lock=self._lock)
 
     def _restore(self, values: Array) -> None:
         """params := values, under the write lock."""
@@ -373,7 +473,14 @@ class MLP:
         io.save(self, path, metadata=metadata, scaling=scaling, training=training)
 
     def __repr__(self) -> str:
-        return f"MLP(sizes={self._sizes})"
+        extra = ""
+        if any(name != "sigmoid" for name in self._activation):
+            names = set(self._activation)
+            shown = self._activation[0] if len(names) == 1 else list(self._activation)
+            extra += f", activation={shown!r}"
+        if self._output != "sigmoid":
+            extra += f", output={self._output!r}"
+        return f"MLP(sizes={self._sizes}{extra})"
 
     # --- evaluation -------------------------------------------------------------------
 
@@ -383,7 +490,8 @@ class MLP:
         block = min(x.shape[0], BLOCK_ROWS)
         out = np.empty((x.shape[0], self._sizes[-1]))
         work = np.empty(_core.predict_work_size(self._sizes_arr, block))
-        bad = _core.predict(self._params, self._sizes_arr, x, out, work, block, True,
+        bad = _core.predict(self._params, self._sizes_arr, self._codes, x, out, work, block,
+                            True,
                             self._lock)
         if bad >= 0:
             raise non_finite_row(name, bad)
@@ -411,7 +519,7 @@ class MLP:
         return out[0] if single else out
 
     def cost(
-        self, X: ArrayLike, Y: ArrayLike, *, cost: str = "quadratic", l2: float = 0.0
+        self, X: ArrayLike, Y: ArrayLike, *, cost: str | None = None, l2: float = 0.0
     ) -> float:
         """Mean over samples of the cost ``C``, plus the L2 penalty ``l2/(2n) sum W**2``.
 
@@ -420,10 +528,12 @@ class MLP:
         X : array_like, shape (n, sizes[0])
         Y : array_like, shape (n, sizes[-1]), or (n,) integer class labels
             Targets; labels are one-hot encoded.
-        cost : {"quadratic", "cross_entropy"}, default "quadratic"
-            ``C = 1/2 sum_j (a_L[j] - y[j])**2`` (the seed's), or
-            ``C = -sum_j y[j] ln a_L[j] + (1 - y[j]) ln(1 - a_L[j])`` (finite even for
-            saturated outputs: ``a`` is clipped to [eps, 1 - eps] in the logarithms).
+        cost : {"quadratic", "cross_entropy"}, optional
+            ``C = 1/2 sum_j (a_L[j] - y[j])**2`` (the seed's; sigmoid or identity output),
+            or the cross-entropy: ``C = -sum_j y[j] ln a_L[j] + (1 - y[j]) ln(1 - a_L[j])``
+            for a sigmoid output, ``C = -sum_j y[j] ln a_L[j]`` for softmax (finite even
+            for saturated outputs: ``a`` is clipped to [eps, 1 - eps] in the logarithms).
+            Default: the output's (quadratic, or cross-entropy for softmax).
         l2 : float, default 0
             Weight of the L2 penalty over the weights (not the biases); ``n = len(X)``.
 
@@ -431,15 +541,16 @@ class MLP:
         -------
         float
         """
-        kind = check_cost(cost)
+        kind = self._cost_code(cost)
         l2 = self._check_l2(l2)
         x, _ = as_inputs(X, "X", self._sizes[0], check_finite=False)
         y, _ = as_targets(Y, "Y", x.shape[0], self._sizes[-1])
         n = x.shape[0]
-        return float(cost_sum(self._forward(x), y, kind) / n + self.l2_penalty(l2, n))
+        total = cost_sum(self._forward(x), y, kind, self._output)
+        return float(total / n + self.l2_penalty(l2, n))
 
     def gradient(
-        self, X: ArrayLike, Y: ArrayLike, *, cost: str = "quadratic", l2: float = 0.0
+        self, X: ArrayLike, Y: ArrayLike, *, cost: str | None = None, l2: float = 0.0
     ) -> tuple[list[Array], list[Array]]:
         """The exact gradient of ``cost(X, Y, cost=cost, l2=l2)``: the mean of the
         per-sample gradients, plus ``l2/n W`` for the weights.
@@ -448,7 +559,8 @@ class MLP:
         ----------
         X : array_like, shape (n, sizes[0])
         Y : array_like, shape (n, sizes[-1]), or (n,) integer class labels
-        cost : {"quadratic", "cross_entropy"}, default "quadratic"
+        cost : {"quadratic", "cross_entropy"}, optional
+            As for ``cost``.
         l2 : float, default 0
 
         Returns
@@ -456,7 +568,7 @@ class MLP:
         dW, db : list of ndarray
             Shaped like ``weights`` and ``biases``.
         """
-        kind = check_cost(cost)
+        kind = self._cost_code(cost)
         l2 = self._check_l2(l2)
         x, _ = as_inputs(X, "X", self._sizes[0])
         y, _ = as_targets(Y, "Y", x.shape[0], self._sizes[-1])
@@ -464,13 +576,20 @@ class MLP:
         block = min(n, BLOCK_ROWS)
         grad = np.zeros_like(self._params)
         work = np.empty(_core.gradient_work_size(self._sizes_arr, block))
-        _core.gradient(self._params, self._sizes_arr, x, y, grad, 1.0 / n, work, block, kind,
-                       self._lock)
+        _core.gradient(self._params, self._sizes_arr, self._codes, x, y, grad, 1.0 / n, work,
+                       block, kind, self._lock)
         dW, db = self._carve(grad)
         if l2:
             for g, W in zip(dW, self._weights):
                 g += (l2 / n) * W
         return dW, db
+
+    def _cost_code(self, cost: Any) -> int:
+        """The core's code of ``cost`` (None: the output's default), checked against the
+        output."""
+        if cost is not None:
+            check_cost(cost)
+        return check_cost(check_cost_pair(self._output, cost))
 
     @staticmethod
     def _check_l2(l2: Any) -> float:
@@ -511,11 +630,15 @@ class MLP:
         *,
         epochs: int = 30,
         batch_size: int = 10,
-        eta: float = 3.0,
-        cost: str = "quadratic",
+        eta: float | None = None,
+        cost: str | None = None,
+        optimizer: str = "sgd",
         l2: float = 0.0,
         momentum: float = 0.0,
         nesterov: bool = False,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        epsilon: float = 1e-8,
         schedule: Schedule = "constant",
         validation_data: tuple[ArrayLike, ArrayLike] | None = None,
         validation_split: float | None = None,
@@ -566,7 +689,7 @@ class MLP:
         """
         opts = check_options(FIT, _keywords(locals()), "fit")
         data = self._training_data(X, Y, opts)
-        self.prepare_optimizer(StepOptions.from_options(opts), fresh=True)
+        self.prepare_optimizer(StepOptions.from_options(opts, self._output), fresh=True)
         return self._train(data, opts)
 
     @document(PARTIAL_FIT)
@@ -576,16 +699,21 @@ class MLP:
         Y: ArrayLike,
         *,
         batch_size: int = 10,
-        eta: float = 3.0,
-        cost: str = "quadratic",
+        eta: float | None = None,
+        cost: str | None = None,
+        optimizer: str = "sgd",
         l2: float = 0.0,
         momentum: float = 0.0,
         nesterov: bool = False,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        epsilon: float = 1e-8,
         shuffle: bool = True,
         seed: int | np.random.Generator | None = None,
     ) -> History:
-        """One pass of ``fit`` over ``X``, keeping the momentum velocity between calls:
-        the building block for streaming and out-of-core training.
+        """One pass of ``fit`` over ``X``, keeping the optimizer's state (momentum's
+        velocity, Adam's moments) between calls: the building block for streaming and
+        out-of-core training.
 
         Two calls with ``shuffle=False`` on the same data equal
         ``fit(epochs=2, shuffle=False)`` from the same network. The options mean what they
@@ -603,7 +731,7 @@ class MLP:
             One record.
         """
         opts = check_options(PARTIAL_FIT, _keywords(locals()), "partial_fit")
-        options = StepOptions.from_options(opts)
+        options = StepOptions.from_options(opts, self._output)
         rng = as_rng(opts["seed"])
         x, _ = as_inputs(X, "X", self._sizes[0], check_finite=False)
         y, labels = as_targets(Y, "Y", x.shape[0], self._sizes[-1])
@@ -613,7 +741,7 @@ class MLP:
             rng.shuffle(order)
         history = History()
         try:
-            history.append(self._epoch(x, y, labels, order, options, opts["eta"], 1))
+            history.append(self._epoch(x, y, labels, order, options, resolve_eta(opts), 1))
         except _NonFinite as exc:
             raise non_finite_row("X", exc.row) from None
         return history
@@ -644,9 +772,9 @@ class MLP:
 
     def _train(self, data: _FitData, opts: dict[str, Any]) -> History:
         """fit's epochs over checked data, with its stopping rules (see ``fit``)."""
-        options = StepOptions.from_options(opts)
+        options = StepOptions.from_options(opts, self._output)
         epochs = opts["epochs"]
-        rates = EtaSchedule(opts["schedule"], opts["eta"])
+        rates = EtaSchedule(opts["schedule"], resolve_eta(opts))
         rules = StopRules(rates, opts["early_stopping"], opts["patience"],
                           opts["callbacks"], data.validation is not None)
         start_params = self._params.copy()
@@ -700,19 +828,20 @@ class MLP:
         n = x.shape[0]
         batch = min(options.batch_size, n)
         work = np.empty(_core.epoch_work_size(self._sizes_arr, batch))
-        velocity = self._velocity if options.momentum and self._velocity is not None \
-            else np.empty(0)
+        state = self._state_buffer(options)
         flops_per_sample = 6 * sum(a * b for a, b in zip(self._sizes[:-1], self._sizes[1:]))
         segment = batch * max(1, int(_SEGMENT_FLOPS // (flops_per_sample * batch)))
         before = self.snapshot()
         start = time.perf_counter()
         total, correct = 0.0, 0
         for lo in range(0, n, segment):
-            cost, right, bad = _core.train_epoch(
-                self._params, velocity, self._sizes_arr, x, y, order[lo : lo + segment],
-                batch, eta, work, cost=options.cost, weight_decay=options.l2 / n,
-                momentum=options.momentum, nesterov=options.nesterov,
-                check_finite=epoch == 1, lock=self._lock,
+            cost, right, bad, self._t = _core.train_epoch(
+                self._params, state, self._sizes_arr, self._codes, x, y,
+                order[lo : lo + segment], batch, eta, work, cost=options.cost,
+                weight_decay=options.l2 / n, momentum=options.momentum,
+                nesterov=options.nesterov, optimizer=options.optimizer,
+                beta1=options.beta1, beta2=options.beta2, epsilon=options.epsilon,
+                t=self._t, check_finite=epoch == 1, lock=self._lock,
             )
             if bad >= 0:
                 self.restore(before)
@@ -780,7 +909,7 @@ class MLP:
         self, x: Array, y: Array, labels: NDArray[np.intp] | None, cost: int
     ) -> dict[str, float]:
         out = self._forward(x)
-        scores = {"val_cost": cost_sum(out, y, cost) / x.shape[0]}
+        scores = {"val_cost": cost_sum(out, y, cost, self._output) / x.shape[0]}
         if labels is not None:
             scores["val_accuracy"] = float(np.mean(np.argmax(out, axis=1) == labels))
         return scores
@@ -796,9 +925,13 @@ class MLP:
         print(line, file=sys.stdout, flush=True)
 
 
-def _unpickle(sizes: tuple[int, ...], params: Array, velocity: Array | None) -> MLP:
-    """Rebuild a pickled MLP, checking what the pickle holds like any other input."""
-    return MLP.from_params(sizes, params, None if velocity is None else {"velocity": velocity})
+def _unpickle(sizes: tuple[int, ...], params: Array, state: Any,
+              activation: Any = "sigmoid", output: Any = "sigmoid") -> MLP:
+    """Rebuild a pickled MLP, checking what the pickle holds like any other input (a
+    pickle of an older mlp holds the velocity, or None, where the state now is)."""
+    if state is None or isinstance(state, np.ndarray):
+        state = {} if state is None else {"velocity": state}
+    return MLP.from_params(sizes, params, state, activation=activation, output=output)
 
 
 class _NonFinite(Exception):

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlp import _validation as v
-from mlp.training import COSTS, check_schedule
+from mlp.activations import check_cost_pair
+from mlp.training import COSTS, OPTIMIZERS, check_schedule
 
 _SAME = object()
 
@@ -97,16 +98,31 @@ _LIST = (
     Option("batch_size", 10, _int(1),
            "Mini-batch size; larger than ``n`` means full-batch gradient descent.", "int",
            cli=int),
-    Option("eta", 3.0, v.check_positive,
-           "Learning rate, finite and > 0 (the first epoch's, with a schedule).", "float",
-           cli=float),
-    Option("cost", "quadratic", lambda value, name: v.check_choice(value, name, COSTS),
-           "The cost of a sample: ``\"quadratic\"`` (the seed's) or ``\"cross_entropy\"`` "
-           "(output delta ``a - y``).",
-           '{"quadratic", "cross_entropy"}',
-           "``C = 1/2 sum_j (a_L[j] - y[j])**2``, or "
-           "``C = -sum_j y[j] ln a_L[j] + (1 - y[j]) ln(1 - a_L[j])``, whose output delta "
-           "is ``a - y`` (see ``MLP.cost``).", cli=tuple(sorted(COSTS))),
+    Option("eta", None, _optional(v.check_positive),
+           "Learning rate, finite and > 0 (the first epoch's, with a schedule); None: 3.0 "
+           "for SGD (the seed's), 0.001 for Adam.", "float, optional", cli=float),
+    Option("cost", None, _optional(lambda value, name: v.check_choice(value, name, COSTS)),
+           "The cost of a sample: ``\"quadratic\"`` or ``\"cross_entropy\"`` (output "
+           "delta ``a - y``); None: the output's (quadratic for sigmoid and identity, "
+           "cross-entropy for softmax).",
+           '{"quadratic", "cross_entropy"}, optional',
+           "``C = 1/2 sum_j (a_L[j] - y[j])**2`` (sigmoid or identity output), or the "
+           "cross-entropy ``C = -sum_j y[j] ln a_L[j] + (1 - y[j]) ln(1 - a_L[j])`` "
+           "(sigmoid) or ``-sum_j y[j] ln a_L[j]`` (softmax); see ``MLP.cost``.",
+           cli=tuple(sorted(COSTS))),
+    Option("optimizer", "sgd", lambda value, name: v.check_choice(value, name, OPTIMIZERS),
+           "``\"sgd\"`` (with momentum and Nesterov) or ``\"adam\"`` (Kingma and Ba).",
+           '{"sgd", "adam"}',
+           "Adam, per mini-batch: ``t += 1; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g**2; "
+           "theta -= eta sqrt(1-b2**t)/(1-b1**t) m / (sqrt(v) + epsilon)``, ``g`` as for "
+           "momentum; its state carries over to ``partial_fit``.",
+           cli=tuple(OPTIMIZERS)),
+    Option("beta1", 0.9, _real(0.0, 1.0, True), "Adam's decay of the first moment m.",
+           "float in [0, 1)", cli=float),
+    Option("beta2", 0.999, _real(0.0, 1.0, True), "Adam's decay of the second moment v.",
+           "float in [0, 1)", cli=float),
+    Option("epsilon", 1e-8, v.check_positive, "Adam's epsilon, added to sqrt(v).",
+           "float > 0", cli=float),
     Option("l2", 0.0, _real(0.0, math.inf, True),
            "L2 weight decay λ: the cost gains ``λ/(2n) Σ W²`` over the weights (not the "
            "biases).",
@@ -169,7 +185,8 @@ _LIST = (
 #: Every training option, by name, in ``MLP.fit``'s order.
 OPTIONS: dict[str, Option] = {option.name: option for option in _LIST}
 #: How each mini-batch steps: the options the compiled epoch takes.
-STEP = ("batch_size", "eta", "cost", "l2", "momentum", "nesterov")
+STEP = ("batch_size", "eta", "cost", "optimizer", "l2", "momentum", "nesterov", "beta1",
+        "beta2", "epsilon")
 #: What ``MLP.fit`` takes.
 FIT = tuple(OPTIONS)
 #: What ``MLP.partial_fit`` takes.
@@ -288,18 +305,47 @@ def plain(text: str) -> str:
 
 @dataclass(frozen=True)
 class StepOptions:
-    """How each mini-batch steps, checked: what the compiled epoch takes besides eta.
-    ``cost`` is the core's code; the weight decay of a step is ``l2 / n``."""
+    """How each mini-batch steps, checked and resolved for a network's output: what the
+    compiled epoch takes besides eta. ``cost`` and ``optimizer`` are the core's codes; the
+    weight decay of a step is ``l2 / n``."""
 
     batch_size: int
     cost: int
+    optimizer: int
     l2: float
     momentum: float
     nesterov: bool
+    beta1: float
+    beta2: float
+    epsilon: float
 
     @classmethod
-    def from_options(cls, checked: Mapping[str, Any]) -> StepOptions:
-        """From the output of :func:`check_options` (the names of ``STEP``)."""
-        return cls(batch_size=checked["batch_size"], cost=int(COSTS[checked["cost"]]),
-                   l2=checked["l2"], momentum=checked["momentum"],
-                   nesterov=checked["nesterov"])
+    def from_options(cls, checked: Mapping[str, Any], output: str) -> StepOptions:
+        """From the output of :func:`check_options` (the names of ``STEP``), for a network
+        whose output is ``output``; raises ``ValueError`` for a cost that does not go with
+        it, or momentum with Adam."""
+        cost = check_cost_pair(output, checked["cost"])
+        if checked["optimizer"] == "adam" and (checked["momentum"] or checked["nesterov"]):
+            raise ValueError("momentum and nesterov are options of optimizer='sgd'; Adam "
+                             "keeps its own moments: leave them at 0 and False")
+        return cls(batch_size=checked["batch_size"], cost=int(COSTS[cost]),
+                   optimizer=int(OPTIMIZERS[checked["optimizer"]]), l2=checked["l2"],
+                   momentum=checked["momentum"], nesterov=checked["nesterov"],
+                   beta1=checked["beta1"], beta2=checked["beta2"],
+                   epsilon=checked["epsilon"])
+
+    @property
+    def adam(self) -> bool:
+        return self.optimizer == OPTIMIZERS["adam"]
+
+
+def eta(checked: Mapping[str, Any]) -> float:
+    """The learning rate: ``eta``, or the optimizer's default when None (3.0 for SGD, the
+    seed's; 0.001 for Adam, Kingma and Ba's)."""
+    if checked["eta"] is not None:
+        return float(checked["eta"])
+    return DEFAULT_ETA[checked["optimizer"]]
+
+
+#: The learning rate ``eta=None`` means, per optimizer.
+DEFAULT_ETA = {"sgd": 3.0, "adam": 0.001}

@@ -15,6 +15,8 @@ from mlp._validation import check_choice, check_int, check_positive, check_real
 
 #: Cost names and the core's mlp_cost codes.
 COSTS = {"quadratic": _core.QUADRATIC, "cross_entropy": _core.CROSS_ENTROPY}
+#: Optimizer names and the core's mlp_optimizer codes.
+OPTIMIZERS = {"sgd": _core.SGD, "adam": _core.ADAM}
 
 Callback = Callable[[dict[str, Any]], Any]
 
@@ -24,12 +26,17 @@ def check_cost(cost: Any) -> int:
     return int(COSTS[check_choice(cost, "cost", COSTS)])
 
 
-def cost_sum(a: NDArray[np.float64], y: NDArray[np.float64], cost: int) -> float:
+def cost_sum(a: NDArray[np.float64], y: NDArray[np.float64], cost: int,
+             output: str = "sigmoid") -> float:
     """Sum over samples of C for outputs ``a`` and targets ``y`` (the core's formulas;
     cross-entropy clips ``a`` to [eps, 1 - eps] inside the logarithms, so that saturated
-    outputs give a finite cost)."""
+    outputs give a finite cost): ``1/2 sum (a - y)**2``; with cross-entropy
+    ``-sum y ln a + (1 - y) ln(1 - a)`` for a sigmoid output and ``-sum y ln max(a, eps)``
+    for a softmax output."""
+    eps = np.finfo(np.float64).eps
+    if cost == _core.CROSS_ENTROPY and output == "softmax":
+        return float(-np.sum(y * np.log(np.maximum(a, eps))))
     if cost == _core.CROSS_ENTROPY:
-        eps = np.finfo(np.float64).eps
         a = np.clip(a, eps, 1.0 - eps)
         return float(-np.sum(y * np.log(a) + (1.0 - y) * np.log1p(-a)))
     return float(0.5 * np.sum((a - y) ** 2))
