@@ -18,6 +18,7 @@ chooser ``_kernels.h``, at the kernel level fixed at import (``kernel_level()``)
 """
 
 from libc.limits cimport INT_MAX
+from libc.stdint cimport uintptr_t
 from libc.float cimport DBL_EPSILON, DBL_MAX
 from libc.math cimport log, log1p
 from libc.string cimport memcpy
@@ -42,6 +43,9 @@ cdef extern from "_simd.h" nogil:
 # The kernel chooser: which kernel runs for which sizes and level is decided there, once per
 # operation; the code below only executes the decision (and calls BLAS when it says so).
 cdef extern from "_kernels.h" nogil:
+    enum:
+        MLPK_DOUBLE_ALIGN
+        MLPK_INDEX_ALIGN
     enum:
         MLPK_N_LEVELS
     const char* mlpk_level_name(int level) noexcept
@@ -796,16 +800,48 @@ cdef inline void _unlock(ParamLock lock, bint writing) noexcept nogil:
             mlpk_rwlock_unlock_read(&lock.lock)
 
 
-# Each function checks the buffer lengths its C call relies on, in O(1), raising ValueError
-# naming the buffer; the C API itself checks sizes, row counts and the index order.
+# Each function checks the buffer lengths its C call relies on, in O(1), and that every
+# buffer is aligned for its type, raising ValueError naming the buffer; the C API itself
+# checks sizes, row counts and the index order.
 
 cdef inline double* _ptr(double[::1] a) noexcept nogil:
     return &a[0] if a.shape[0] > 0 else NULL
 
 
+cdef int _check_address(const void* p, size_t alignment, str name) except -1:
+    """Raise unless p, a buffer's first element, is aligned for its type: the kernels load
+    and store whole doubles (and indices), which a misaligned address makes undefined."""
+    cdef size_t offset = <uintptr_t>p % alignment
+    if offset != 0:
+        raise ValueError(f"{name} is not aligned: its data starts {offset} bytes past a "
+                         f"multiple of {alignment}; pass an aligned copy (numpy: "
+                         f"np.require(a, requirements='A'))")
+    return 0
+
+
+cdef int _aligned(const double[::1] a, str name) except -1:
+    if a.shape[0] > 0:
+        _check_address(&a[0], MLPK_DOUBLE_ALIGN, name)
+    return 0
+
+
+cdef int _aligned_rows(const double[:, ::1] a, str name) except -1:
+    if a.shape[0] > 0 and a.shape[1] > 0:
+        _check_address(&a[0, 0], MLPK_DOUBLE_ALIGN, name)
+    return 0
+
+
+cdef int _aligned_indices(const Py_ssize_t[::1] a, str name) except -1:
+    if a.shape[0] > 0:
+        _check_address(&a[0], MLPK_INDEX_ALIGN, name)
+    return 0
+
+
 cdef Py_ssize_t _layers(const Py_ssize_t[::1] sizes) except -1:
-    """Check sizes (>= 2 entries, each in [1, INT_MAX]); return the number of layers."""
+    """Check sizes (aligned, >= 2 entries, each in [1, INT_MAX]); return the number of
+    layers."""
     cdef Py_ssize_t l
+    _aligned_indices(sizes, "sizes")
     if sizes.shape[0] < 2:
         raise ValueError(f"sizes needs at least 2 entries, got {sizes.shape[0]}")
     for l in range(sizes.shape[0]):
@@ -879,6 +915,7 @@ def epoch_work_size(const Py_ssize_t[::1] sizes, Py_ssize_t batch):
 
 def sigmoid(double[::1] x):
     """x := sig(x) = 1/(1+exp(-x)), in place."""
+    _aligned(x, "x")
     with nogil:
         mlp_sigmoid(_ptr(x), x.shape[0])
 
@@ -886,6 +923,7 @@ def sigmoid(double[::1] x):
 def all_finite(const double[::1] x):
     """True if no entry of x is NaN or infinite (one pass, no temporary array)."""
     cdef int ok
+    _aligned(x, "x")
     with nogil:
         ok = mlpk_all_finite(&x[0], x.shape[0]) if x.shape[0] > 0 else 1
     return bool(ok)
@@ -912,6 +950,10 @@ def predict(const double[::1] params, const Py_ssize_t[::1] sizes,
     cdef Py_ssize_t L = _layers(sizes)
     cdef Py_ssize_t n = x.shape[0], n0 = sizes[0], start = 0, m, i, bad = -1
     cdef int status = MLP_OK
+    _aligned(params, "params")
+    _aligned_rows(x, "x")
+    _aligned_rows(out, "out")
+    _aligned(work, "work")
     _check_params(params.shape[0], sizes, L)
     _check_matrix(n, x.shape[1], n, n0, "x")
     _check_matrix(out.shape[0], out.shape[1], n, sizes[L], "out")
@@ -948,6 +990,11 @@ def gradient(const double[::1] params, const Py_ssize_t[::1] sizes,
     cdef Py_ssize_t L = _layers(sizes)
     cdef Py_ssize_t n = x.shape[0]
     cdef double total = 0.0
+    _aligned(params, "params")
+    _aligned_rows(x, "x")
+    _aligned_rows(y, "y")
+    _aligned(out, "out")
+    _aligned(work, "work")
     _check_params(params.shape[0], sizes, L)
     _check_matrix(n, x.shape[1], n, sizes[0], "x")
     _check_matrix(y.shape[0], y.shape[1], n, sizes[L], "y")
@@ -990,6 +1037,12 @@ def train_epoch(double[::1] params, double[::1] velocity, const Py_ssize_t[::1] 
     o.nesterov = nesterov
     stats.cost = 0.0
     stats.correct = 0
+    _aligned(params, "params")
+    _aligned(velocity, "velocity")
+    _aligned_rows(x, "x")
+    _aligned_rows(y, "y")
+    _aligned_indices(order, "order")
+    _aligned(work, "work")
     _check_params(params.shape[0], sizes, L)
     if v != NULL and velocity.shape[0] != params.shape[0]:
         raise ValueError(f"velocity has {velocity.shape[0]} entries, params has "

@@ -38,6 +38,16 @@
 #include "_avx512.h"
 #include "_simd.h"
 
+/* --- what every buffer handed to the kernels must be aligned to ------------------------ */
+
+typedef struct { char c; double d; } mlpk_double_probe;
+typedef struct { char c; ptrdiff_t i; } mlpk_index_probe;
+
+enum {
+    MLPK_DOUBLE_ALIGN = offsetof(mlpk_double_probe, d),   /* _Alignof(double) */
+    MLPK_INDEX_ALIGN = offsetof(mlpk_index_probe, i)      /* _Alignof(Py_ssize_t) */
+};
+
 /* --- kernel levels ---------------------------------------------------------------------- */
 
 typedef enum {
