@@ -297,6 +297,15 @@ def test_core_functions_check_their_buffers():
     none = np.empty(0)
     epoch = _core.train_epoch
     epoch(params, none, sizes, x, y, order, 2, 0.1, work)  # a correct call is fine
+
+    def odd(a):
+        """a's values in a buffer that starts 1 byte past an aligned address"""
+        raw = np.zeros(a.nbytes + 1, dtype=np.uint8)
+        b = np.frombuffer(raw.data, dtype=a.dtype, offset=1, count=a.size).reshape(a.shape)
+        b[...] = a
+        assert not b.flags.aligned
+        return b
+
     bad_calls = [
         (lambda: epoch(params[:-1], none, sizes, x, y, order, 2, 0.1, work), "params"),
         (lambda: epoch(params, none, sizes, x[:, :2].copy(), y, order, 2, 0.1, work), "x"),
@@ -319,6 +328,41 @@ def test_core_functions_check_their_buffers():
          "out"),
         (lambda: _core.n_params(np.array([3], dtype=np.intp)), "sizes"),
         (lambda: _core.n_params(np.array([3, 0], dtype=np.intp)), "sizes[1]"),
+        # every buffer a kernel reads or writes must be aligned for its type
+        (lambda: epoch(odd(params), none, sizes, x, y, order, 2, 0.1, work),
+         "params is not aligned"),
+        (lambda: epoch(params, odd(params), sizes, x, y, order, 2, 0.1, work, momentum=0.5),
+         "velocity is not aligned"),
+        (lambda: epoch(params, none, odd(sizes), x, y, order, 2, 0.1, work),
+         "sizes is not aligned"),
+        (lambda: epoch(params, none, sizes, odd(x), y, order, 2, 0.1, work), "x is not aligned"),
+        (lambda: epoch(params, none, sizes, x, odd(y), order, 2, 0.1, work), "y is not aligned"),
+        (lambda: epoch(params, none, sizes, x, y, odd(order), 2, 0.1, work),
+         "order is not aligned"),
+        (lambda: epoch(params, none, sizes, x, y, order, 2, 0.1, odd(work)),
+         "work is not aligned"),
+        (lambda: _core.predict(odd(params), sizes, x, np.zeros((5, 2)), work, 2),
+         "params is not aligned"),
+        (lambda: _core.predict(params, sizes, odd(x), np.zeros((5, 2)), work, 2),
+         "x is not aligned"),
+        (lambda: _core.predict(params, sizes, x, odd(np.zeros((5, 2))), work, 2),
+         "out is not aligned"),
+        (lambda: _core.predict(params, sizes, x, np.zeros((5, 2)), odd(work), 2),
+         "work is not aligned"),
+        (lambda: _core.gradient(odd(params), sizes, x, y, params.copy(), 1.0, work, 2),
+         "params is not aligned"),
+        (lambda: _core.gradient(params, sizes, odd(x), y, params.copy(), 1.0, work, 2),
+         "x is not aligned"),
+        (lambda: _core.gradient(params, sizes, x, odd(y), params.copy(), 1.0, work, 2),
+         "y is not aligned"),
+        (lambda: _core.gradient(params, sizes, x, y, odd(params), 1.0, work, 2),
+         "out is not aligned"),
+        (lambda: _core.gradient(params, sizes, x, y, params.copy(), 1.0, odd(work), 2),
+         "work is not aligned"),
+        (lambda: _core.sigmoid(odd(x[0])), "x is not aligned"),
+        (lambda: _core.all_finite(odd(x[0])), "x is not aligned"),
+        (lambda: _core.n_params(odd(sizes)), "sizes is not aligned"),
+        (lambda: _core.epoch_work_size(odd(sizes), 2), "sizes is not aligned"),
     ]
     for call, words in bad_calls:
         with pytest.raises(ValueError) as info:

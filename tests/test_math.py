@@ -5,6 +5,8 @@ seed (``_reference.py``), against central finite differences of the cost, and on
 example worked by hand.
 """
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -12,6 +14,7 @@ from hypothesis import strategies as st
 
 import _reference as ref
 import mlp
+from mlp import _core
 
 ARCHITECTURES = [
     [3, 2],              # L = 1: no hidden layer
@@ -38,6 +41,20 @@ def one_hot(labels, k):
     return Y
 
 
+# Tests marked `kernels` check results that depend on which kernel the chooser (_kernels.h)
+# picks. The normal run checks the level chosen at import; tests/test_kernel_levels.py runs
+# them again at every other level this machine has (MLP_KERNELS=<level> pytest -m kernels).
+
+@pytest.mark.kernels
+def test_kernel_level_is_the_one_asked_for():
+    # MLP_KERNELS names the level (the subprocesses of test_kernel_levels.py set it);
+    # unset, the best this CPU and build can run.
+    levels = _core.kernel_levels()
+    assert mlp.kernel_level() == (os.environ.get("MLP_KERNELS") or levels[-1])
+    assert mlp.kernel_level() in levels
+
+
+@pytest.mark.kernels
 @pytest.mark.parametrize("sizes", ARCHITECTURES)
 def test_predict_and_cost_match_reference(sizes):
     net, X, Y = make_problem(sizes, 7, seed=1)
@@ -49,6 +66,7 @@ def test_predict_and_cost_match_reference(sizes):
     assert net.cost(X, Y) == pytest.approx(expected_cost, rel=1e-12, abs=1e-15)
 
 
+@pytest.mark.kernels
 @pytest.mark.parametrize("sizes", ARCHITECTURES)
 def test_gradient_matches_reference(sizes):
     net, X, Y = make_problem(sizes, 9, seed=2)
@@ -62,6 +80,7 @@ def test_gradient_matches_reference(sizes):
         np.testing.assert_allclose(db[l], gB[l], rtol=1e-11, atol=1e-14)
 
 
+@pytest.mark.kernels
 def test_gradient_over_many_blocks_matches_one_block():
     # 2,500 rows run through the kernel in blocks of 1,024: the sum must not depend on it.
     net, X, Y = make_problem([5, 6, 3], 2500, seed=3)
@@ -72,6 +91,7 @@ def test_gradient_over_many_blocks_matches_one_block():
                                    rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.kernels
 @pytest.mark.parametrize("sizes", ARCHITECTURES)
 @pytest.mark.parametrize("batch_size", [1, 3, 4])  # 10 samples: 3 and 4 leave a short batch
 def test_one_epoch_of_fit_matches_reference(sizes, batch_size):
@@ -85,6 +105,7 @@ def test_one_epoch_of_fit_matches_reference(sizes, batch_size):
         np.testing.assert_allclose(net.biases[l], B[l], rtol=1e-12, atol=1e-13)
 
 
+@pytest.mark.kernels
 def test_shuffled_epochs_follow_the_permutation_of_the_seed():
     # fit permutes indices in place with numpy's Generator(seed).shuffle, once per epoch.
     sizes = [3, 4, 2]
@@ -101,6 +122,7 @@ def test_shuffled_epochs_follow_the_permutation_of_the_seed():
         np.testing.assert_allclose(net.biases[l], B[l], rtol=1e-12, atol=1e-13)
 
 
+@pytest.mark.kernels
 @settings(max_examples=40, deadline=None)
 @given(
     sizes=st.lists(st.integers(1, 5), min_size=2, max_size=5),
@@ -120,28 +142,18 @@ def test_random_architectures_match_reference(sizes, n, batch_size, seed):
         np.testing.assert_allclose(net.biases[l], B[l], rtol=1e-11, atol=1e-13)
 
 
-@pytest.fixture(params=["avx512", "plain"])
-def kernels(request):
-    """Run with the AVX-512 kernels (_avx512.h), then with the plain loops and BLAS."""
-    from mlp import _core
-
-    was = _core._avx512_kernels()
-    if request.param == "avx512" and not was:
-        pytest.skip("no AVX-512 kernels on this CPU or build")
-    _core._avx512_kernels(request.param == "avx512")
-    yield request.param
-    _core._avx512_kernels(was)
-
-
 # First-layer widths that reach every branch of the single-sample kernels (_avx512.h):
 # flat blocks of 8, 4 and 2 rows, permuted (n < 8) and blended lanes, strided chunks with and
-# without a tail, and more than one chunk.
+# without a tail, and more than one chunk; and both sides of the chooser's width thresholds
+# (_kernels.h: MLPK_AVX512_FLAT_WIDTH_LIMIT, MLPK_AVX512_NARROW_WIDTH,
+# MLPK_AVX512_ROW_MAX_WIDTH).
 KERNEL_WIDTHS = [1, 3, 6, 8, 10, 13, 24, 30, 31, 33, 40, 100, 129, 136, 300]
 
 
+@pytest.mark.kernels
 @pytest.mark.parametrize("l2", [0.0, 3.0])
 @pytest.mark.parametrize("n1", KERNEL_WIDTHS)
-def test_single_sample_epochs_match_reference_at_every_width(n1, l2, kernels):
+def test_single_sample_epochs_match_reference_at_every_width(n1, l2):
     # 19 inputs: blocks of 8, 4 or 2 rows leave 3 or 1 rows over; the first 8 inputs are
     # zero in every sample, so with l2 = 0 whole blocks are skipped, and a third of the rest
     # are zero too.
@@ -161,15 +173,17 @@ SMALL_BATCH_OPTIONS = [{}, {"l2": 3.0}, {"momentum": 0.8, "l2": 1.0},
                        {"momentum": 0.6, "nesterov": True}]
 
 
+@pytest.mark.kernels
 @pytest.mark.parametrize("options", SMALL_BATCH_OPTIONS,
                          ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "sgd")
 @pytest.mark.parametrize("sizes", [[1, 5, 3], [9, 8, 10], [9, 30, 20], [3, 33, 7],
                                    [9, 100, 24], [2, 15, 1]])
-def test_small_batch_epochs_match_reference(sizes, options, kernels):
+def test_small_batch_epochs_match_reference(sizes, options):
     # Mini-batches of up to 12 rows take the AVX-512 forward and update kernels (_avx512.h),
     # writing W in place (plain SGD) or a gradient buffer (momentum); 13 rows are beyond
-    # them, and single rows take their own. Widths cover whole vectors, a tail alone, a whole
-    # vector and a tail, and layers so small that no row of W holds a whole vector.
+    # them (_kernels.h: MLPK_AVX512_COMBINE_MAX_ROWS, MLPK_AVX512_UPDATE_MAX_ROWS), and
+    # single rows take their own. Widths cover whole vectors, a tail alone, a whole vector
+    # and a tail, and layers so small that no row of W holds a whole vector.
     for batch_size in (1, 2, 5, 10, 12, 13):
         net, X, Y = make_problem(sizes, 15, seed=batch_size)
         W, B = ref.to_lists(net.weights, net.biases)
@@ -189,8 +203,9 @@ def test_small_batch_epochs_match_reference(sizes, options, kernels):
                                        rtol=1e-11, atol=1e-13)
 
 
+@pytest.mark.kernels
 @pytest.mark.parametrize("sizes", [[9, 8, 10], [9, 30, 20], [9, 100, 24]])
-def test_small_batch_gradients_match_reference(sizes, kernels):
+def test_small_batch_gradients_match_reference(sizes):
     # gradient() of up to 12 rows: the update kernel writing a fresh buffer (beta = 0)
     net, X, Y = make_problem(sizes, 12, seed=7)
     W, B = ref.to_lists(net.weights, net.biases)
@@ -202,6 +217,7 @@ def test_small_batch_gradients_match_reference(sizes, kernels):
             np.testing.assert_allclose(db[l], gB[l], rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.kernels
 @pytest.mark.parametrize("sizes", ARCHITECTURES + [[6, 8, 8, 8, 8, 8, 8, 3]])
 def test_gradient_matches_central_finite_differences(sizes):
     net, X, Y = make_problem(sizes, 6, seed=6)
@@ -230,6 +246,7 @@ def test_label_targets_are_one_hot():
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.kernels
 def test_hand_worked_example():
     # Network [1, 1, 1]: W1 = 1, b1 = -1, W2 = 2, b2 = -1; sample x = 1, y = 1.
     net = mlp.MLP.from_weights([[[1.0]], [[2.0]]], [[-1.0], [-1.0]])
@@ -262,6 +279,7 @@ def test_sigmoid_is_stable_at_the_extremes():
     assert mlp.sigmoid(3).shape == ()
 
 
+@pytest.mark.kernels
 def test_saturated_network_outputs_stay_finite():
     net = mlp.MLP.from_weights([np.full((3, 2), 1e300)], [np.zeros(2)])
     out = net.predict([[1.0, 1.0, 1.0], [-1.0, -1.0, -1.0]])

@@ -9,6 +9,7 @@ this package is the Python facade: shapes, initialisation, validation and traini
 
 import os as _os
 
+from mlp import _core
 from mlp._version import __version__
 from mlp.network import MLP, sigmoid
 from mlp.training import HalveOnPlateau, History
@@ -16,7 +17,7 @@ from mlp import datasets, io
 from mlp.io import ModelFileError, load
 
 __all__ = ["MLP", "HalveOnPlateau", "History", "ModelFileError", "datasets", "get_include",
-           "io", "load", "sigmoid", "__version__"]
+           "io", "kernel_level", "load", "sigmoid", "__version__"]
 
 
 def get_include() -> str:
@@ -28,3 +29,32 @@ def get_include() -> str:
     ``from mlp cimport _core`` wherever mlp is installed.
     """
     return _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
+
+
+def kernel_level() -> str:
+    """The kernel level in use: ``"avx512"`` or ``"generic"``.
+
+    Decided once, when mlp is imported: the best level this CPU and build can run, unless
+    the environment variable ``MLP_KERNELS`` names a lower one (to compare or test the
+    levels). An unknown ``MLP_KERNELS`` makes ``import mlp`` fail with a ``ValueError``
+    that lists the valid values; a level above what the machine can run gives a
+    ``RuntimeWarning`` and the best it can. All levels compute the same results up to
+    rounding.
+
+    Returns
+    -------
+    str
+        ``"generic"``: plain loops and BLAS, on any CPU. ``"avx512"``: also the AVX-512
+        kernels for small products and the single-sample step, on CPUs with AVX-512F
+        (GCC builds for x86-64 Linux).
+
+    Examples
+    --------
+    >>> import mlp
+    >>> mlp.kernel_level() in ("generic", "avx512")
+    True
+
+    ``MLP_KERNELS=generic python -c "import mlp; print(mlp.kernel_level())"`` prints
+    ``generic`` on any machine.
+    """
+    return _core.kernel_level()

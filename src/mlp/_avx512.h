@@ -1,66 +1,74 @@
-/* mlp/_avx512.h: AVX-512 kernels for the products that are too small for BLAS to run well,
- * with their accumulators (or operands) held in registers. Measured on the AMD Zen 5 this
- * project runs on, against what they replace:
+/* mlp/_avx512.h: the "avx512" level's kernels, for the products that are too small for
+ * BLAS to run well, with their accumulators (or operands) held in registers. Measured on
+ * the AMD Zen 5 this project runs on, against what they replace:
  *
  * 1. The single-sample step's pass over the first layer's W (n_in, n_out): row i is
  *    updated, W[i, :] := keep W[i, :] - (eta a[i]) delta, and the next sample's forward sum
- *    takes it up, z_next += a_next[i] W[i, :] (mlp_rows_update_combine in _simd.h). As row
- *    loops over a runtime n_out, the compiler keeps z_next in memory and ends each row with
- *    a masked or scalar tail: 3.9 us per sample against 1.5 us here (784 x 30).
- * 2. The forward product of a small mini-batch, z = x @ W (mlp_small_combine): groups of up
- *    to 6 rows of x go down W once, 6 x 4 accumulators in registers. OpenBLAS's small-matrix
- *    kernel ran 10 x 784 x 30 at about half the FMA peak.
- * 3. The weight update of a small mini-batch, W := beta W + alpha A.T @ D (m <= 12,
- *    mlp_small_update): alpha D for 16 columns and all m rows in registers, W read and
+ *    takes it up, z_next += a_next[i] W[i, :] (mlpk_generic_update_combine in _simd.h). As
+ *    row loops over a runtime n_out, the compiler keeps z_next in memory and ends each row
+ *    with a masked or scalar tail: 3.9 us per sample against 1.5 us here (784 x 30).
+ * 2. The forward product of a small mini-batch, z = x @ W (mlpk_avx512_combine_batch):
+ *    groups of up to 6 rows of x go down W once, 6 x 4 accumulators in registers.
+ *    OpenBLAS's small-matrix kernel ran 10 x 784 x 30 at about half the FMA peak. One row
+ *    of a wide layer goes down W once with all its outputs in registers
+ *    (mlpk_avx512_combine_row).
+ * 3. The weight update of a small mini-batch, W := beta W + alpha A.T @ D
+ *    (mlpk_avx512_update): alpha D for 16 columns and all m rows in registers, W read and
  *    written once per 16 columns (beta = 0, the gradient that momentum takes: written only).
  *
- * Every kernel is instantiated for fixed sizes (widths, row counts) so that its state lives
- * in registers, and none uses masked stores inside its loops (on Zen 5 they cost several
- * times a plain store). For 1, two layouts:
+ * Which of them runs for which sizes is decided in one place, the chooser (_kernels.h),
+ * whose named thresholds say where each was measured to win; the entry points here trust
+ * it. Every kernel is instantiated for fixed sizes (widths, row counts) so that its state
+ * lives in registers, and none uses masked stores inside its loops (on Zen 5 they cost
+ * several times a plain store). For 1, two layouts:
  *
- * - "flat", for n_out <= 32 that is not a multiple of 8: W is walked as one array in
- *   blocks of R = 8/gcd(n_out, 8) rows, which are exactly V = R n_out / 8 whole vectors
+ * - "flat" (mlpk_avx512_update_combine_flat), for narrow layers whose width is not a
+ *   multiple of the 8 doubles of a vector: W is walked as one array in blocks of
+ *   R = 8/gcd(n_out, 8) rows, which are exactly V = R n_out / 8 whole vectors
  *   (n_out = 30: 4 rows, 15 vectors). Lane l of vector v holds row (8v + l) / n_out and
  *   column (8v + l) % n_out of the block, the same in every block, so delta laid out that
  *   way (V vectors) and the per-row factors spread over the lanes (a blend of two
  *   broadcasts, or a permute when n_out < 8) give the update, and V accumulators the sum;
  *   at the end the R row-parts of each column are added. With W 64-byte aligned no load
  *   splits a cache line.
- * - "strided", for n_out a multiple of 8 and for n_out > 32: column chunks of up to 16
- *   vectors (128 columns) go down all rows; the last n_out % 8 columns of a row are
- *   updated through the (overlapping) vector of its last 8.
+ * - "strided" (mlpk_avx512_update_combine_strided), for the other widths: column chunks
+ *   of up to 16 vectors (128 columns) go down all rows; the last n_out % 8 columns of a row
+ *   are updated through the (overlapping) vector of its last 8.
  *
  * The results equal the plain loops' and BLAS's up to the order of the additions. In 1,
  * with keep == 1 a block whose rows all have a[i] == 0 and a_next[i] == 0 is skipped (it
  * would change nothing), as the plain loops skip such rows.
  *
- * Compiled by GCC >= 12 on x86-64 Linux (the compiler of Linux wheels), and used only when
- * the CPU has AVX-512F. Not by Clang: measured with Clang 14, its builds of the small-batch
- * kernels were 1.4-1.8x slower than the BLAS calls they replace (it does not turn the
- * accumulator arrays into registers), so Clang builds keep the plain loops and BLAS.
- * Private to _core.pyx.
+ * Compiled by GCC >= 12 on x86-64 Linux (the compiler of Linux wheels), and run only at the
+ * "avx512" level, which needs a CPU with AVX-512F (_kernels.h). Not by Clang: measured with
+ * Clang 14, its builds of the small-batch kernels were 1.4-1.8x slower than the BLAS calls
+ * they replace (it does not turn the accumulator arrays into registers), so Clang builds
+ * have the "generic" level only. Private to _core.pyx (the mlpk_ prefix: not mlp's C API).
  */
-#ifndef MLP_AVX512_H
-#define MLP_AVX512_H
+#ifndef MLPK_AVX512_H
+#define MLPK_AVX512_H
 
 #include <stddef.h>
 
 #if defined(__x86_64__) && defined(__linux__) && !defined(__clang__) && \
     defined(__GNUC__) && __GNUC__ >= 12
-#define MLP_HAVE_AVX512_KERNELS 1
+#define MLPK_HAVE_AVX512_KERNELS 1
 #include <immintrin.h>
 
-#define MLP_AVX512 __attribute__((target("avx512f")))
-#define MLP_INLINE static inline __attribute__((always_inline))
+#define MLPK_AVX512_TARGET __attribute__((target("avx512f")))
+#define MLPK_INLINE static inline __attribute__((always_inline))
 
 /* The flat kernel for n_out = N (a constant after inlining: every loop over v unrolls and
  * the arrays become registers). z := the next sample's sums over the whole blocks of rows
  * (overwritten); returns how many rows those are: the n_in % R rows left over are the
- * caller's (mlp_rows_update_combine finishes them with its row loop). */
-MLP_AVX512 MLP_INLINE ptrdiff_t mlp__flat_uc(double *restrict W, ptrdiff_t n_in, const int N,
-                                        const double *restrict delta,
-                                        const double *restrict a, double eta, double keep,
-                                        const double *restrict a_next, double *restrict z)
+ * caller's (mlpk_run_update_combine in _kernels.h finishes them with the row loop). */
+MLPK_AVX512_TARGET MLPK_INLINE ptrdiff_t mlpk_avx512_flat_pass(double *restrict W,
+                                                               ptrdiff_t n_in, const int N,
+                                                               const double *restrict delta,
+                                                               const double *restrict a,
+                                                               double eta, double keep,
+                                                               const double *restrict a_next,
+                                                               double *restrict z)
 {
     const int G = (N % 8 == 0) ? 8 : (N % 4 == 0) ? 4 : (N % 2 == 0) ? 2 : 1;
     const int R = 8 / G, V = N / G;
@@ -158,12 +166,15 @@ MLP_AVX512 MLP_INLINE ptrdiff_t mlp__flat_uc(double *restrict W, ptrdiff_t n_in,
  * hold (jt = ld - 8; lanes from 8 - ld % 8 on are the tail), and stored before them, so
  * that their stores land last. This avoids masked stores, which on AMD Zen 5 cost several
  * times a plain one. */
-MLP_AVX512 MLP_INLINE void mlp__strided_uc(double *restrict W, ptrdiff_t n_in,
-                                           ptrdiff_t ld, ptrdiff_t j0, const int V,
-                                           const int T, const double *restrict delta,
-                                           const double *restrict a, double eta,
-                                           double keep, const double *restrict a_next,
-                                           double *restrict z)
+MLPK_AVX512_TARGET MLPK_INLINE void mlpk_avx512_strided_pass(double *restrict W,
+                                                             ptrdiff_t n_in, ptrdiff_t ld,
+                                                             ptrdiff_t j0, const int V,
+                                                             const int T,
+                                                             const double *restrict delta,
+                                                             const double *restrict a,
+                                                             double eta, double keep,
+                                                             const double *restrict a_next,
+                                                             double *restrict z)
 {
     __m512d D[16], acc[16], Dt = _mm512_setzero_pd(), acct = _mm512_setzero_pd();
     const __m512d kv = _mm512_set1_pd(keep);
@@ -207,54 +218,64 @@ MLP_AVX512 MLP_INLINE void mlp__strided_uc(double *restrict W, ptrdiff_t n_in,
         _mm512_mask_storeu_pd(z + jt, kt, acct);
 }
 
-#define MLP__FLAT_CASE(n) \
-    case n: return mlp__flat_uc(W, n_in, n, delta, a, eta, keep, a_next, z);
-#define MLP__STRIDED_CASE(v, t) \
+#define MLPK_FLAT_CASE(n) \
+    case n: return mlpk_avx512_flat_pass(W, n_in, n, delta, a, eta, keep, a_next, z);
+#define MLPK_STRIDED_CASE(v, t) \
     case 2 * v + t: \
-        mlp__strided_uc(W, n_in, n_out, j0, v, t, delta, a, eta, keep, a_next, z); \
+        mlpk_avx512_strided_pass(W, n_in, n_out, j0, v, t, delta, a, eta, keep, a_next, z); \
         break;
 
-/* mlp_rows_update_combine (see _simd.h) for a CPU with AVX-512F: W[i, :] := keep W[i, :] -
- * (eta a[i]) delta, then z_next := sum_i a_next[i] W[i, :] with the updated rows, for the
- * first rows of W; returns how many (all n_in, or fewer by the flat blocks' leftover). */
-MLP_AVX512 static ptrdiff_t mlp_avx512_update_combine(double *restrict W, ptrdiff_t n_in,
-                                                 ptrdiff_t n_out,
-                                                 const double *restrict delta,
-                                                 const double *restrict a, double eta,
-                                                 double keep,
-                                                 const double *restrict a_next,
-                                                 double *restrict z)
+/* The single-sample step's pass (mlpk_generic_update_combine in _simd.h), flat layout:
+ * W[i, :] := keep W[i, :] - (eta a[i]) delta, then z := sum_i a_next[i] W[i, :] with the
+ * updated rows (overwritten), for the first rows of W; returns how many (the whole blocks),
+ * the caller finishes the others. For the widths the chooser sends here (_kernels.h:
+ * MLPK_AVX512_FLAT_WIDTH_LIMIT), each of which has its instantiation below. */
+MLPK_AVX512_TARGET static ptrdiff_t
+mlpk_avx512_update_combine_flat(double *restrict W, ptrdiff_t n_in, ptrdiff_t n_out,
+                                const double *restrict delta, const double *restrict a,
+                                double eta, double keep, const double *restrict a_next,
+                                double *restrict z)
 {
-    if (n_out < 32 && n_out % 8 != 0) {
-        switch (n_out) {
-            MLP__FLAT_CASE(1) MLP__FLAT_CASE(2) MLP__FLAT_CASE(3) MLP__FLAT_CASE(4)
-            MLP__FLAT_CASE(5) MLP__FLAT_CASE(6) MLP__FLAT_CASE(7) MLP__FLAT_CASE(9)
-            MLP__FLAT_CASE(10) MLP__FLAT_CASE(11) MLP__FLAT_CASE(12) MLP__FLAT_CASE(13)
-            MLP__FLAT_CASE(14) MLP__FLAT_CASE(15) MLP__FLAT_CASE(17) MLP__FLAT_CASE(18)
-            MLP__FLAT_CASE(19) MLP__FLAT_CASE(20) MLP__FLAT_CASE(21) MLP__FLAT_CASE(22)
-            MLP__FLAT_CASE(23) MLP__FLAT_CASE(25) MLP__FLAT_CASE(26) MLP__FLAT_CASE(27)
-            MLP__FLAT_CASE(28) MLP__FLAT_CASE(29) MLP__FLAT_CASE(30) MLP__FLAT_CASE(31)
-            default: break;
-        }
+    switch (n_out) {
+        MLPK_FLAT_CASE(1) MLPK_FLAT_CASE(2) MLPK_FLAT_CASE(3) MLPK_FLAT_CASE(4)
+        MLPK_FLAT_CASE(5) MLPK_FLAT_CASE(6) MLPK_FLAT_CASE(7) MLPK_FLAT_CASE(9)
+        MLPK_FLAT_CASE(10) MLPK_FLAT_CASE(11) MLPK_FLAT_CASE(12) MLPK_FLAT_CASE(13)
+        MLPK_FLAT_CASE(14) MLPK_FLAT_CASE(15) MLPK_FLAT_CASE(17) MLPK_FLAT_CASE(18)
+        MLPK_FLAT_CASE(19) MLPK_FLAT_CASE(20) MLPK_FLAT_CASE(21) MLPK_FLAT_CASE(22)
+        MLPK_FLAT_CASE(23) MLPK_FLAT_CASE(25) MLPK_FLAT_CASE(26) MLPK_FLAT_CASE(27)
+        MLPK_FLAT_CASE(28) MLPK_FLAT_CASE(29) MLPK_FLAT_CASE(30) MLPK_FLAT_CASE(31)
+        default: break;
     }
-    /* chunks of up to 16 vectors; the tail goes with the last whole ones (n_out > 32) */
+    return 0;
+}
+
+/* The single-sample step's pass, strided layout: as mlpk_avx512_update_combine_flat, for
+ * all n_in rows, for the widths the chooser sends here (n_out >= 8). */
+MLPK_AVX512_TARGET static void
+mlpk_avx512_update_combine_strided(double *restrict W, ptrdiff_t n_in, ptrdiff_t n_out,
+                                   const double *restrict delta, const double *restrict a,
+                                   double eta, double keep, const double *restrict a_next,
+                                   double *restrict z)
+{
+    /* chunks of up to 16 vectors; the tail (n_out not a multiple of 8) goes with the last
+     * whole ones */
     const int tail = n_out % 8 != 0;
     ptrdiff_t j0 = 0, left = n_out / 8;
     for (;;) {
         const ptrdiff_t v = left + tail <= 16 ? left : left > 16 ? 16 : 8;
         const int t = v == left ? tail : 0;
         switch (2 * (int)v + t) {
-            MLP__STRIDED_CASE(1, 0) MLP__STRIDED_CASE(1, 1)
-            MLP__STRIDED_CASE(2, 0) MLP__STRIDED_CASE(2, 1) MLP__STRIDED_CASE(3, 0)
-            MLP__STRIDED_CASE(3, 1) MLP__STRIDED_CASE(4, 0) MLP__STRIDED_CASE(4, 1)
-            MLP__STRIDED_CASE(5, 0) MLP__STRIDED_CASE(5, 1) MLP__STRIDED_CASE(6, 0)
-            MLP__STRIDED_CASE(6, 1) MLP__STRIDED_CASE(7, 0) MLP__STRIDED_CASE(7, 1)
-            MLP__STRIDED_CASE(8, 0) MLP__STRIDED_CASE(8, 1) MLP__STRIDED_CASE(9, 0)
-            MLP__STRIDED_CASE(9, 1) MLP__STRIDED_CASE(10, 0) MLP__STRIDED_CASE(10, 1)
-            MLP__STRIDED_CASE(11, 0) MLP__STRIDED_CASE(11, 1) MLP__STRIDED_CASE(12, 0)
-            MLP__STRIDED_CASE(12, 1) MLP__STRIDED_CASE(13, 0) MLP__STRIDED_CASE(13, 1)
-            MLP__STRIDED_CASE(14, 0) MLP__STRIDED_CASE(14, 1) MLP__STRIDED_CASE(15, 0)
-            MLP__STRIDED_CASE(15, 1) MLP__STRIDED_CASE(16, 0)
+            MLPK_STRIDED_CASE(1, 0) MLPK_STRIDED_CASE(1, 1)
+            MLPK_STRIDED_CASE(2, 0) MLPK_STRIDED_CASE(2, 1) MLPK_STRIDED_CASE(3, 0)
+            MLPK_STRIDED_CASE(3, 1) MLPK_STRIDED_CASE(4, 0) MLPK_STRIDED_CASE(4, 1)
+            MLPK_STRIDED_CASE(5, 0) MLPK_STRIDED_CASE(5, 1) MLPK_STRIDED_CASE(6, 0)
+            MLPK_STRIDED_CASE(6, 1) MLPK_STRIDED_CASE(7, 0) MLPK_STRIDED_CASE(7, 1)
+            MLPK_STRIDED_CASE(8, 0) MLPK_STRIDED_CASE(8, 1) MLPK_STRIDED_CASE(9, 0)
+            MLPK_STRIDED_CASE(9, 1) MLPK_STRIDED_CASE(10, 0) MLPK_STRIDED_CASE(10, 1)
+            MLPK_STRIDED_CASE(11, 0) MLPK_STRIDED_CASE(11, 1) MLPK_STRIDED_CASE(12, 0)
+            MLPK_STRIDED_CASE(12, 1) MLPK_STRIDED_CASE(13, 0) MLPK_STRIDED_CASE(13, 1)
+            MLPK_STRIDED_CASE(14, 0) MLPK_STRIDED_CASE(14, 1) MLPK_STRIDED_CASE(15, 0)
+            MLPK_STRIDED_CASE(15, 1) MLPK_STRIDED_CASE(16, 0)
             default: break;
         }
         j0 += 8 * v;
@@ -262,22 +283,24 @@ MLP_AVX512 static ptrdiff_t mlp_avx512_update_combine(double *restrict W, ptrdif
         if (left == 0 && t == tail)
             break;
     }
-    return n_in;
 }
 
-#undef MLP__FLAT_CASE
-#undef MLP__STRIDED_CASE
+#undef MLPK_FLAT_CASE
+#undef MLPK_STRIDED_CASE
 
 /* z[g, j0 .. j0 + width) := sum_i x[g, i] W[i, j0 .. j0 + width) for G rows of x (ld_x
  * doubles apart) and W (n_in, n_out), V = ceil(width / 8) <= 4 vectors (G and V constants
  * after inlining: G V accumulators in registers). A chunk's last vector may read past its
  * end, into the row's next columns or the next row, whose lanes are then ignored; only the
  * rows where that would leave W take a masked load. */
-MLP_AVX512 MLP_INLINE void mlp__combine_rows(const double *restrict x, ptrdiff_t ld_x,
-                                             const int G, ptrdiff_t n_in,
-                                             const double *restrict W, ptrdiff_t n_out,
-                                             ptrdiff_t j0, ptrdiff_t width, const int V,
-                                             double *restrict z, ptrdiff_t ld_z)
+MLPK_AVX512_TARGET MLPK_INLINE void mlpk_avx512_combine_pass(const double *restrict x,
+                                                             ptrdiff_t ld_x, const int G,
+                                                             ptrdiff_t n_in,
+                                                             const double *restrict W,
+                                                             ptrdiff_t n_out, ptrdiff_t j0,
+                                                             ptrdiff_t width, const int V,
+                                                             double *restrict z,
+                                                             ptrdiff_t ld_z)
 {
     __m512d acc[6][4];
     const __mmask8 km = (__mmask8)(width % 8 ? (1u << (width % 8)) - 1 : 0xffu);
@@ -318,11 +341,12 @@ MLP_AVX512 MLP_INLINE void mlp__combine_rows(const double *restrict x, ptrdiff_t
 
 /* z := x @ W for one row x and W (n_in, n_out), V = ceil(n_out / 8) <= 16 vectors per row
  * of W (a constant after inlining) and V accumulators: one pass down W, as
- * mlp__combine_rows, whose chunks of 32 columns would each go down it again. */
-MLP_AVX512 MLP_INLINE void mlp__combine_row_wide(const double *restrict x, ptrdiff_t n_in,
-                                                 const double *restrict W,
-                                                 ptrdiff_t n_out, const int V,
-                                                 double *restrict z)
+ * mlpk_avx512_combine_pass, whose chunks of 32 columns would each go down it again. */
+MLPK_AVX512_TARGET MLPK_INLINE void mlpk_avx512_wide_pass(const double *restrict x,
+                                                          ptrdiff_t n_in,
+                                                          const double *restrict W,
+                                                          ptrdiff_t n_out, const int V,
+                                                          double *restrict z)
 {
     __m512d acc[16];
     const __mmask8 km = (__mmask8)(n_out % 8 ? (1u << (n_out % 8)) - 1 : 0xffu);
@@ -352,34 +376,39 @@ MLP_AVX512 MLP_INLINE void mlp__combine_row_wide(const double *restrict x, ptrdi
     }
 }
 
-#define MLP__WIDE_CASE(v) \
-    case v: mlp__combine_row_wide(x, n_in, W, n_out, v, z); return 1;
+#define MLPK_WIDE_CASE(v) \
+    case v: mlpk_avx512_wide_pass(x, n_in, W, n_out, v, z); return;
 
-#define MLP__COMBINE_CASE(g, v) \
+#define MLPK_COMBINE_CASE(g, v) \
     case 8 * g + v: \
-        mlp__combine_rows(x + r * n_in, n_in, g, n_in, W, n_out, j0, width, v, \
-                          z + r * n_out, n_out); \
+        mlpk_avx512_combine_pass(x + r * n_in, n_in, g, n_in, W, n_out, j0, width, v, \
+                                 z + r * n_out, n_out); \
         break;
 
-/* z := x @ W for x (m, n_in), W (n_in, n_out): column chunks of up to 32, and for each,
- * groups of up to 6 rows of x go down W once. For n_out <= 32 at any m, and for wider W
- * at 2 <= m <= 12: beyond, BLAS's blocking for cache wins, and one row is faster as one
- * pass down W (mlp_rows_combine) than as a pass per chunk. Returns 0, doing nothing, for
- * the others. */
-MLP_AVX512 static int mlp_avx512_combine(const double *restrict x, ptrdiff_t m,
-                                         ptrdiff_t n_in, const double *restrict W,
-                                         ptrdiff_t n_out, double *restrict z)
+/* z := x @ W for one row x and W (n_in, n_out), in one pass down W with the whole row of
+ * z in registers, for the widths the chooser sends here (_kernels.h:
+ * MLPK_AVX512_ROW_MAX_WIDTH), each of which has its instantiation below. */
+MLPK_AVX512_TARGET static void mlpk_avx512_combine_row(const double *restrict x,
+                                                       ptrdiff_t n_in,
+                                                       const double *restrict W,
+                                                       ptrdiff_t n_out, double *restrict z)
 {
-    if (m == 1 && n_out > 32 && n_out <= 128) {
-        switch ((n_out + 7) / 8) {
-            MLP__WIDE_CASE(5) MLP__WIDE_CASE(6) MLP__WIDE_CASE(7) MLP__WIDE_CASE(8)
-            MLP__WIDE_CASE(9) MLP__WIDE_CASE(10) MLP__WIDE_CASE(11) MLP__WIDE_CASE(12)
-            MLP__WIDE_CASE(13) MLP__WIDE_CASE(14) MLP__WIDE_CASE(15) MLP__WIDE_CASE(16)
-            default: break;
-        }
+    switch ((n_out + 7) / 8) {
+        MLPK_WIDE_CASE(5) MLPK_WIDE_CASE(6) MLPK_WIDE_CASE(7) MLPK_WIDE_CASE(8)
+        MLPK_WIDE_CASE(9) MLPK_WIDE_CASE(10) MLPK_WIDE_CASE(11) MLPK_WIDE_CASE(12)
+        MLPK_WIDE_CASE(13) MLPK_WIDE_CASE(14) MLPK_WIDE_CASE(15) MLPK_WIDE_CASE(16)
+        default: break;
     }
-    if (n_out > 32 && (m < 2 || m > 12))
-        return 0;
+}
+
+/* z := x @ W for x (m, n_in), W (n_in, n_out): column chunks of up to 32, and for each,
+ * groups of up to 6 rows of x go down W once. Beyond the sizes the chooser sends here
+ * (_kernels.h), BLAS's blocking for cache wins. */
+MLPK_AVX512_TARGET static void mlpk_avx512_combine_batch(const double *restrict x,
+                                                         ptrdiff_t m, ptrdiff_t n_in,
+                                                         const double *restrict W,
+                                                         ptrdiff_t n_out, double *restrict z)
+{
     for (ptrdiff_t j0 = 0; j0 < n_out; j0 += 32) {
         const ptrdiff_t width = n_out - j0 < 32 ? n_out - j0 : 32;
         const int V = (int)((width + 7) / 8);
@@ -388,24 +417,23 @@ MLP_AVX512 static int mlp_avx512_combine(const double *restrict x, ptrdiff_t m,
             /* 10 rows as 5 + 5 rather than 6 + 4: the same FMAs, fewer loads of W */
             const int g = left > 6 ? (left < 12 ? (int)(left + 1) / 2 : 6) : (int)left;
             switch (8 * g + V) {
-                MLP__COMBINE_CASE(1, 1) MLP__COMBINE_CASE(1, 2) MLP__COMBINE_CASE(1, 3)
-                MLP__COMBINE_CASE(1, 4) MLP__COMBINE_CASE(2, 1) MLP__COMBINE_CASE(2, 2)
-                MLP__COMBINE_CASE(2, 3) MLP__COMBINE_CASE(2, 4) MLP__COMBINE_CASE(3, 1)
-                MLP__COMBINE_CASE(3, 2) MLP__COMBINE_CASE(3, 3) MLP__COMBINE_CASE(3, 4)
-                MLP__COMBINE_CASE(4, 1) MLP__COMBINE_CASE(4, 2) MLP__COMBINE_CASE(4, 3)
-                MLP__COMBINE_CASE(4, 4) MLP__COMBINE_CASE(5, 1) MLP__COMBINE_CASE(5, 2)
-                MLP__COMBINE_CASE(5, 3) MLP__COMBINE_CASE(5, 4) MLP__COMBINE_CASE(6, 1)
-                MLP__COMBINE_CASE(6, 2) MLP__COMBINE_CASE(6, 3) MLP__COMBINE_CASE(6, 4)
+                MLPK_COMBINE_CASE(1, 1) MLPK_COMBINE_CASE(1, 2) MLPK_COMBINE_CASE(1, 3)
+                MLPK_COMBINE_CASE(1, 4) MLPK_COMBINE_CASE(2, 1) MLPK_COMBINE_CASE(2, 2)
+                MLPK_COMBINE_CASE(2, 3) MLPK_COMBINE_CASE(2, 4) MLPK_COMBINE_CASE(3, 1)
+                MLPK_COMBINE_CASE(3, 2) MLPK_COMBINE_CASE(3, 3) MLPK_COMBINE_CASE(3, 4)
+                MLPK_COMBINE_CASE(4, 1) MLPK_COMBINE_CASE(4, 2) MLPK_COMBINE_CASE(4, 3)
+                MLPK_COMBINE_CASE(4, 4) MLPK_COMBINE_CASE(5, 1) MLPK_COMBINE_CASE(5, 2)
+                MLPK_COMBINE_CASE(5, 3) MLPK_COMBINE_CASE(5, 4) MLPK_COMBINE_CASE(6, 1)
+                MLPK_COMBINE_CASE(6, 2) MLPK_COMBINE_CASE(6, 3) MLPK_COMBINE_CASE(6, 4)
                 default: break;
             }
             r += g;
         }
     }
-    return 1;
 }
 
-#undef MLP__COMBINE_CASE
-#undef MLP__WIDE_CASE
+#undef MLPK_COMBINE_CASE
+#undef MLPK_WIDE_CASE
 
 /* One pass of the small-batch weight update down all rows of W (n_in, n_out): one or two
  * column slots of 8, W[i, slot] := beta W[i, slot] + sum_b A[b, i] (alpha D[b, slot]), with
@@ -414,11 +442,14 @@ MLP_AVX512 static int mlp_avx512_combine(const double *restrict x, ptrdiff_t m,
  * alone. The tail is the vector of the row's last 8 columns with D zeroed (and beta 1) on
  * the lanes a whole slot holds; with K = 3 it is stored before the whole slot, so the whole
  * slot's values land last. */
-MLP_AVX512 MLP_INLINE void mlp__update_pass(double *restrict W, ptrdiff_t n_in,
-                                            ptrdiff_t n_out, const double *restrict A,
-                                            const int M, const double *restrict Dm,
-                                            double alpha, double beta, ptrdiff_t j0,
-                                            const int K, const int B0)
+MLPK_AVX512_TARGET MLPK_INLINE void mlpk_avx512_update_pass(double *restrict W,
+                                                            ptrdiff_t n_in, ptrdiff_t n_out,
+                                                            const double *restrict A,
+                                                            const int M,
+                                                            const double *restrict Dm,
+                                                            double alpha, double beta,
+                                                            ptrdiff_t j0, const int K,
+                                                            const int B0)
 {
     __m512d D0[12], D1[12];
     const int two = K == 2 || K == 3;
@@ -467,25 +498,27 @@ MLP_AVX512 MLP_INLINE void mlp__update_pass(double *restrict W, ptrdiff_t n_in,
     }
 }
 
-#define MLP__UPDATE_K(m, b0) \
-    if (k == 1) mlp__update_pass(W, n_in, n_out, A, m, D, alpha, beta, j, 1, b0); \
-    else if (k == 2) mlp__update_pass(W, n_in, n_out, A, m, D, alpha, beta, j, 2, b0); \
-    else if (k == 3) mlp__update_pass(W, n_in, n_out, A, m, D, alpha, beta, j, 3, b0); \
-    else mlp__update_pass(W, n_in, n_out, A, m, D, alpha, beta, j, 4, b0);
-#define MLP__UPDATE_CASE(m) \
+#define MLPK_UPDATE_PASS(m, k, b0) \
+    mlpk_avx512_update_pass(W, n_in, n_out, A, m, D, alpha, beta, j, k, b0)
+#define MLPK_UPDATE_K(m, b0) \
+    if (k == 1) MLPK_UPDATE_PASS(m, 1, b0); \
+    else if (k == 2) MLPK_UPDATE_PASS(m, 2, b0); \
+    else if (k == 3) MLPK_UPDATE_PASS(m, 3, b0); \
+    else MLPK_UPDATE_PASS(m, 4, b0);
+#define MLPK_UPDATE_CASE(m) \
     case m: \
-        if (beta == 0.0) { MLP__UPDATE_K(m, 1) } else { MLP__UPDATE_K(m, 0) } \
+        if (beta == 0.0) { MLPK_UPDATE_K(m, 1) } else { MLPK_UPDATE_K(m, 0) } \
         break;
 
 /* W := beta W + alpha A.T @ D for A (m, n_in), D (m, n_out), W (n_in, n_out), in passes
- * of 16 columns down W; beta = 0 writes W without reading it. Returns 0 (doing nothing)
- * unless 1 <= m <= 12 and n_out >= 8. */
-MLP_AVX512 static int mlp_avx512_update(double *restrict W, ptrdiff_t n_in, ptrdiff_t n_out,
-                                        const double *restrict A, ptrdiff_t m,
-                                        const double *restrict D, double alpha, double beta)
+ * of 16 columns down W; beta = 0 writes W without reading it. For the sizes the chooser
+ * sends here (_kernels.h: MLPK_AVX512_UPDATE_MAX_ROWS, MLPK_AVX512_UPDATE_MIN_WIDTH), each
+ * row count of which has its instantiation below. */
+MLPK_AVX512_TARGET static void mlpk_avx512_update(double *restrict W, ptrdiff_t n_in,
+                                                  ptrdiff_t n_out, const double *restrict A,
+                                                  ptrdiff_t m, const double *restrict D,
+                                                  double alpha, double beta)
 {
-    if (m < 1 || m > 12 || n_out < 8)
-        return 0;
     const ptrdiff_t whole = n_out / 8;
     const int tail = n_out % 8 != 0;
     for (ptrdiff_t s = 0; s < whole + tail; s += 2) {
@@ -496,45 +529,21 @@ MLP_AVX512 static int mlp_avx512_update(double *restrict W, ptrdiff_t n_in, ptrd
         else
             k = 4;
         switch (m) {
-            MLP__UPDATE_CASE(1) MLP__UPDATE_CASE(2) MLP__UPDATE_CASE(3)
-            MLP__UPDATE_CASE(4) MLP__UPDATE_CASE(5) MLP__UPDATE_CASE(6)
-            MLP__UPDATE_CASE(7) MLP__UPDATE_CASE(8) MLP__UPDATE_CASE(9)
-            MLP__UPDATE_CASE(10) MLP__UPDATE_CASE(11) MLP__UPDATE_CASE(12)
+            MLPK_UPDATE_CASE(1) MLPK_UPDATE_CASE(2) MLPK_UPDATE_CASE(3)
+            MLPK_UPDATE_CASE(4) MLPK_UPDATE_CASE(5) MLPK_UPDATE_CASE(6)
+            MLPK_UPDATE_CASE(7) MLPK_UPDATE_CASE(8) MLPK_UPDATE_CASE(9)
+            MLPK_UPDATE_CASE(10) MLPK_UPDATE_CASE(11) MLPK_UPDATE_CASE(12)
             default: break;
         }
     }
-    return 1;
 }
 
-#undef MLP__UPDATE_CASE
-#undef MLP__UPDATE_K
-
-/* Cleared to run the plain loops instead (the tests check both). */
-static int mlp_avx512_wanted = 1;
-
-/* 1 when the kernels above are to be used: the running CPU has AVX-512F (and the OS saves
- * its registers) and they are wanted. */
-static inline int mlp_cpu_has_avx512(void)
-{
-    return mlp_avx512_wanted && __builtin_cpu_supports("avx512f");
-}
+#undef MLPK_UPDATE_CASE
+#undef MLPK_UPDATE_K
+#undef MLPK_UPDATE_PASS
 
 #else
-#define MLP_HAVE_AVX512_KERNELS 0
+#define MLPK_HAVE_AVX512_KERNELS 0
 #endif
 
-/* Turn the AVX-512 kernels on (1) or off (0), or leave them (-1); returns whether they
- * are in use. Only for the tests, through mlp._core._avx512_kernels. */
-static int mlp_avx512_kernels(int want)
-{
-#if MLP_HAVE_AVX512_KERNELS
-    if (want >= 0)
-        mlp_avx512_wanted = want;
-    return mlp_cpu_has_avx512();
-#else
-    (void)want;
-    return 0;
-#endif
-}
-
-#endif /* MLP_AVX512_H */
+#endif /* MLPK_AVX512_H */

@@ -12,55 +12,118 @@ Three layers, top to bottom:
 The math is the seed's: ``a_l = sig(b_l + a_{l-1} @ W_l)``, ``C = 1/2 sum (a_L - y)^2``,
 ``delta_L = (a_L - y) a_L (1 - a_L)``, ``delta_{l-1} = (delta_l @ W_l.T) a_{l-1} (1 - a_{l-1})``,
 ``dC/dW_l = a_{l-1}.T @ delta_l``, ``dC/db_l = sum over rows of delta_l``. Batched, every
-product is a GEMM, done by BLAS (``scipy.linalg.cython_blas``).
+product is a GEMM, done by BLAS (``scipy.linalg.cython_blas``) or, for small ones, by a loop
+or an AVX-512 kernel: which one, for each product, is decided in one place, the kernel
+chooser ``_kernels.h``, at the kernel level fixed at import (``kernel_level()``).
 """
 
 from libc.limits cimport INT_MAX
+from libc.stdint cimport uintptr_t
 from libc.float cimport DBL_EPSILON, DBL_MAX
 from libc.math cimport log, log1p
 from libc.string cimport memcpy
 from scipy.linalg.cython_blas cimport dgemm
 
 cdef extern from "_simd.h" nogil:
-    void mlp_simd_sigmoid(double* x, Py_ssize_t n) noexcept
-    void mlp_simd_bias_sigmoid(const double* b, double* z, Py_ssize_t m,
-                               Py_ssize_t n) noexcept
-    int mlp_simd_all_finite(const double* x, Py_ssize_t n) noexcept
-    void mlp_simd_momentum(double* p, double* v, const double* g, Py_ssize_t n, double mu,
-                           double eta, double weight_decay, int nesterov) noexcept
-    void mlp_safe_combine(const double* a, Py_ssize_t n_in, const double* W,
-                          Py_ssize_t n_out, double* z) noexcept
-    int mlp_small_update(double* W, Py_ssize_t n_in, Py_ssize_t n_out, const double* A,
-                         Py_ssize_t m, const double* D, double alpha, double beta) noexcept
-    void mlp_prefetch_rows(const double* x, const Py_ssize_t* order, Py_ssize_t count,
-                           Py_ssize_t n) noexcept
+    void mlpk_sigmoid_inplace(double* x, Py_ssize_t n) noexcept
+    void mlpk_bias_sigmoid(const double* b, double* z, Py_ssize_t m, Py_ssize_t n) noexcept
+    int mlpk_all_finite(const double* x, Py_ssize_t n) noexcept
+    void mlpk_momentum_step(double* p, double* v, const double* g, Py_ssize_t n, double mu,
+                            double eta, double weight_decay, int nesterov) noexcept
+    void mlpk_safe_combine_row(const double* a, Py_ssize_t n_in, const double* W,
+                               Py_ssize_t n_out, double* z) noexcept
+    void mlpk_prefetch_rows(const double* x, const Py_ssize_t* order, Py_ssize_t count,
+                            Py_ssize_t n) noexcept
+    void mlpk_generic_combine_row(const double* a, Py_ssize_t n_in, const double* W,
+                                  Py_ssize_t n_out, double* z) noexcept
+    void mlpk_rows_backprop(double* W, Py_ssize_t n_in, Py_ssize_t n_out,
+                            const double* delta, const double* a, double eta, double keep,
+                            double* back) noexcept
 
-    void mlp_rows_combine(const double* a, Py_ssize_t n_in, const double* W,
-                          Py_ssize_t n_out, double* z) noexcept
-    void mlp_rows_backprop(double* W, Py_ssize_t n_in, Py_ssize_t n_out,
-                           const double* delta, const double* a, double eta, double keep,
-                           double* back) noexcept
-    void mlp_rows_update_combine(double* W, Py_ssize_t n_in, Py_ssize_t n_out,
-                                 const double* delta, const double* a, double eta,
-                                 double keep, const double* a_next,
-                                 double* z_next) noexcept
-    int mlp_avx512_kernels(int want) noexcept
-    int mlp_small_combine(const double* x, Py_ssize_t m, Py_ssize_t n_in, const double* W,
-                          Py_ssize_t n_out, double* z) noexcept
+# The kernel chooser: which kernel runs for which sizes and level is decided there, once per
+# operation; the code below only executes the decision (and calls BLAS when it says so).
+cdef extern from "_kernels.h" nogil:
+    enum:
+        MLPK_DOUBLE_ALIGN
+        MLPK_INDEX_ALIGN
+    enum:
+        MLPK_N_LEVELS
+    const char* mlpk_level_name(int level) noexcept
+    int mlpk_best_level() noexcept
+    int mlpk_set_level(int level) noexcept
+    int mlpk_current_level() noexcept
+
+    ctypedef enum mlpk_combine_kernel:
+        MLPK_COMBINE_BLAS
+    mlpk_combine_kernel mlpk_choose_combine(Py_ssize_t m, Py_ssize_t n_out) noexcept
+    void mlpk_run_combine(mlpk_combine_kernel kernel, const double* x, Py_ssize_t m,
+                          Py_ssize_t n_in, const double* W, Py_ssize_t n_out,
+                          double* z) noexcept
+
+    ctypedef enum mlpk_update_kernel:
+        MLPK_UPDATE_BLAS
+    mlpk_update_kernel mlpk_choose_update(Py_ssize_t m, Py_ssize_t n_out) noexcept
+    void mlpk_run_update(mlpk_update_kernel kernel, double* W, Py_ssize_t n_in,
+                         Py_ssize_t n_out, const double* A, Py_ssize_t m, const double* D,
+                         double alpha, double beta) noexcept
+
+    ctypedef enum mlpk_update_combine_kernel:
+        pass
+    mlpk_update_combine_kernel mlpk_choose_update_combine(Py_ssize_t n_out) noexcept
+    void mlpk_run_update_combine(mlpk_update_combine_kernel kernel, double* W,
+                                 Py_ssize_t n_in, Py_ssize_t n_out, const double* delta,
+                                 const double* a, double eta, double keep,
+                                 const double* a_next, double* z_next) noexcept
 
 cdef extern from "_lock.h" nogil:
-    ctypedef struct mlp_rwlock:
+    ctypedef struct mlpk_rwlock:
         pass
-    int mlp_rwlock_init(mlp_rwlock* lock) noexcept
-    void mlp_rwlock_destroy(mlp_rwlock* lock) noexcept
-    void mlp_rwlock_read(mlp_rwlock* lock) noexcept
-    void mlp_rwlock_write(mlp_rwlock* lock) noexcept
-    void mlp_rwlock_unlock_read(mlp_rwlock* lock) noexcept
-    void mlp_rwlock_unlock_write(mlp_rwlock* lock) noexcept
+    int mlpk_rwlock_init(mlpk_rwlock* lock) noexcept
+    void mlpk_rwlock_destroy(mlpk_rwlock* lock) noexcept
+    void mlpk_rwlock_read(mlpk_rwlock* lock) noexcept
+    void mlpk_rwlock_write(mlpk_rwlock* lock) noexcept
+    void mlpk_rwlock_unlock_read(mlpk_rwlock* lock) noexcept
+    void mlpk_rwlock_unlock_write(mlpk_rwlock* lock) noexcept
 
 C_API_VERSION = MLP_C_API_VERSION
 QUADRATIC = MLP_QUADRATIC
 CROSS_ENTROPY = MLP_CROSS_ENTROPY
+
+
+# --- the kernel level --------------------------------------------------------------------
+
+# Every kernel level, lowest first, as MLP_KERNELS spells them (the order is _kernels.h's).
+_LEVELS = tuple(mlpk_level_name(level).decode("ascii") for level in range(MLPK_N_LEVELS))
+
+
+def _level_to_run(asked):
+    """The level to run, given MLP_KERNELS (``asked``; empty: not set): the best this build
+    and CPU support, or the lower one named. An unknown name raises ValueError; a level
+    above the best runs the best, with a RuntimeWarning."""
+    cdef int best = mlpk_best_level()
+    if not asked:
+        return best
+    if asked not in _LEVELS:
+        raise ValueError(f"MLP_KERNELS={asked!r} is not a kernel level: valid values are "
+                         f"{', '.join(map(repr, _LEVELS))} (lowest first), or unset for the "
+                         f"best this CPU runs")
+    if _LEVELS.index(asked) > best:
+        import warnings
+        warnings.warn(f"MLP_KERNELS={asked!r}: this CPU or build cannot run the {asked} "
+                      f"kernels; using {_LEVELS[best]!r}, the best it can", RuntimeWarning)
+        return best
+    return _LEVELS.index(asked)
+
+
+def _set_level_once():
+    import os
+    if mlpk_set_level(_level_to_run(os.environ.get("MLP_KERNELS", ""))) != 0:
+        raise RuntimeError("mlp._core: the kernel level was set twice")
+
+
+# The one write of the level the kernels run at, in module init, before any kernel can run.
+_set_level_once()
+del _set_level_once
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -121,27 +184,25 @@ cdef inline void _finite_sums(const double* a_in, Py_ssize_t m, Py_ssize_t n_in,
     """Redo, overflow-free, the rows of z = a_in @ W that came out NaN or infinite: with
     finite inputs and weights the outputs are then always finite (sig(+-inf) is 1 or 0)."""
     cdef Py_ssize_t i
-    if mlp_simd_all_finite(z, m * n_out):
+    if mlpk_all_finite(z, m * n_out):
         return
     for i in range(m):
-        if not mlp_simd_all_finite(z + i * n_out, n_out):
-            mlp_safe_combine(a_in + i * n_in, n_in, W, n_out, z + i * n_out)
+        if not mlpk_all_finite(z + i * n_out, n_out):
+            mlpk_safe_combine_row(a_in + i * n_in, n_in, W, n_out, z + i * n_out)
 
 
 cdef void _layer(const double* a_in, Py_ssize_t m, Py_ssize_t n_in,
                  const double* W, const double* b, Py_ssize_t n_out,
                  double* a_out) noexcept nogil:
     """a_out := sig(b + a_in @ W); a_in (m, n_in), W (n_in, n_out), a_out (m, n_out).
-    Small products skip BLAS: the AVX-512 kernel where it applies (mlp_small_combine), else
-    for one row a sum of rows of W, whose fixed cost is lower than a GEMM call's."""
-    if mlp_small_combine(a_in, m, n_in, W, n_out, a_out):
-        pass
-    elif m == 1:
-        mlp_rows_combine(a_in, n_in, W, n_out, a_out)
-    else:
+    The product by the kernel the chooser picks (mlpk_choose_combine, _kernels.h)."""
+    cdef mlpk_combine_kernel kernel = mlpk_choose_combine(m, n_out)
+    if kernel == MLPK_COMBINE_BLAS:
         _gemm(b'N', b'N', m, n_out, n_in, 1.0, a_in, n_in, W, n_out, 0.0, a_out, n_out)
+    else:
+        mlpk_run_combine(kernel, a_in, m, n_in, W, n_out, a_out)
     _finite_sums(a_in, m, n_in, W, n_out, a_out)
-    mlp_simd_bias_sigmoid(b, a_out, m, n_out)
+    mlpk_bias_sigmoid(b, a_out, m, n_out)
 
 
 cdef void _forward(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
@@ -234,6 +295,7 @@ cdef double _backprop(const double* params, const Py_ssize_t* sizes, Py_ssize_t 
     cdef Py_ssize_t p_off = 0                       # end of layer l's parameters
     cdef Py_ssize_t a_off = _acts_size(sizes, L, m)  # end of layer l's activations
     cdef double a, s, total
+    cdef mlpk_update_kernel update
     for l in range(1, L + 1):
         p_off += sizes[l - 1] * sizes[l] + sizes[l]
 
@@ -257,10 +319,14 @@ cdef double _backprop(const double* params, const Py_ssize_t* sizes, Py_ssize_t 
                   0.0, delta_prev, n_in)
         else:
             a_prev = x
-        # out_W := beta_w out_W + alpha a_{l-1}.T @ delta_l (small batches: AVX-512 kernel)
-        if not mlp_small_update(out_W, n_in, n_out, a_prev, m, delta, alpha, beta_w):
+        # out_W := beta_w out_W + alpha a_{l-1}.T @ delta_l, by the kernel the chooser
+        # picks (mlpk_choose_update, _kernels.h)
+        update = mlpk_choose_update(m, n_out)
+        if update == MLPK_UPDATE_BLAS:
             _gemm(b'T', b'N', n_in, n_out, m, alpha, a_prev, n_in, delta, n_out,
                   beta_w, out_W, n_out)
+        else:
+            mlpk_run_update(update, out_W, n_in, n_out, a_prev, m, delta, alpha, beta_w)
         # out_b := beta_b out_b + alpha sum_rows delta_l
         for j in range(n_out):
             s = 0.0
@@ -305,12 +371,12 @@ cdef double* _backward1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_la
         if l > 1:
             a_off -= n_in
             a_prev = acts + a_off
-            mlp_rows_backprop(W, n_in, n_out, delta, a_prev, eta, keep, spare)
+            mlpk_rows_backprop(W, n_in, n_out, delta, a_prev, eta, keep, spare)
             for i in range(n_in):
                 a = a_prev[i]
                 spare[i] *= a * (1.0 - a)
         else:
-            mlp_rows_backprop(W, n_in, n_out, delta, x, eta, keep, NULL)
+            mlpk_rows_backprop(W, n_in, n_out, delta, x, eta, keep, NULL)
         for j in range(n_out):
             b[j] -= eta * delta[j]
         swap = delta
@@ -357,17 +423,19 @@ cdef void _epoch1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
     cdef double eta = o.eta, keep = 1.0 - o.eta * o.weight_decay
     cdef const double* xk
     cdef const double* yk
+    # the fused pass's kernel, the same for every row (mlpk_choose_update_combine)
+    cdef mlpk_update_combine_kernel fused = mlpk_choose_update_combine(n1)
     if n == 0:
         return
-    mlp_rows_combine(x + order[0] * n0, n0, W1, n1, acts)
+    mlpk_generic_combine_row(x + order[0] * n0, n0, W1, n1, acts)
     for k in range(n):
         xk = x + order[k] * n0
         yk = y + order[k] * nL
-        if bad_row != NULL and not mlp_simd_all_finite(xk, n0):
+        if bad_row != NULL and not mlpk_all_finite(xk, n0):
             bad_row[0] = order[k]
             return
         _finite_sums(xk, 1, n0, W1, n1, acts)
-        mlp_simd_bias_sigmoid(b1, acts, 1, n1)
+        mlpk_bias_sigmoid(b1, acts, 1, n1)
         _forward(params, sizes, L, xk, 1, acts, 2)
         stats.correct += _correct(a_L, yk, 1, nL)
         stats.cost += _output_delta(a_L, yk, nL, delta, o.cost)
@@ -379,13 +447,13 @@ cdef void _epoch1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
             b1[j] -= eta * d1[j]
         if k + 4 < n:
             # rows four steps on (about 8 us): far enough for DRAM and a TLB walk
-            mlp_prefetch_rows(x, order + k + 4, 1, n0)
-            mlp_prefetch_rows(y, order + k + 4, 1, nL)
+            mlpk_prefetch_rows(x, order + k + 4, 1, n0)
+            mlpk_prefetch_rows(y, order + k + 4, 1, nL)
         if k + 1 < n:
-            mlp_rows_update_combine(W1, n0, n1, d1, xk, eta, keep, x + order[k + 1] * n0,
-                                    acts)
+            mlpk_run_update_combine(fused, W1, n0, n1, d1, xk, eta, keep,
+                                    x + order[k + 1] * n0, acts)
         else:
-            mlp_rows_backprop(W1, n0, n1, d1, xk, eta, keep, NULL)
+            mlpk_rows_backprop(W1, n0, n1, d1, xk, eta, keep, NULL)
 
 
 cdef void _momentum_step(double* params, double* velocity, const double* grad,
@@ -396,10 +464,10 @@ cdef void _momentum_step(double* params, double* velocity, const double* grad,
     cdef Py_ssize_t l, n_w, start = 0
     for l in range(1, n_layers + 1):
         n_w = sizes[l - 1] * sizes[l]
-        mlp_simd_momentum(params + start, velocity + start, grad + start, n_w, o.momentum,
+        mlpk_momentum_step(params + start, velocity + start, grad + start, n_w, o.momentum,
                           o.eta, o.weight_decay, o.nesterov)
         start += n_w
-        mlp_simd_momentum(params + start, velocity + start, grad + start, sizes[l],
+        mlpk_momentum_step(params + start, velocity + start, grad + start, sizes[l],
                           o.momentum, o.eta, 0.0, o.nesterov)
         start += sizes[l]
 
@@ -458,13 +526,13 @@ cdef void _train_epoch(double* params, double* velocity, const Py_ssize_t* sizes
             row = order[start + i]
             memcpy(xb + i * n0, x + row * n0, n0 * sizeof(double))
             memcpy(yb + i * nL, y + row * nL, nL * sizeof(double))
-            if bad_row != NULL and not mlp_simd_all_finite(xb + i * n0, n0):
+            if bad_row != NULL and not mlpk_all_finite(xb + i * n0, n0):
                 bad_row[0] = row
                 return
             # the next mini-batch's row i, asked for now so that it arrives during the step;
             # one at a time, between copies, so as not to stall on a burst of misses
             if start + m + i < n:
-                mlp_prefetch_rows(x, order + start + m + i, 1, n0)
+                mlpk_prefetch_rows(x, order + start + m + i, 1, n0)
         _step(params, velocity, sizes, n_layers, xb, yb, m, o, stats, grad, step_work)
         start += m
 
@@ -527,7 +595,7 @@ cdef Py_ssize_t mlp_epoch_work_size(const Py_ssize_t* sizes, Py_ssize_t n_layers
 
 cdef void mlp_sigmoid(double* x, Py_ssize_t n) noexcept nogil:
     """x := sig(x)"""
-    mlp_simd_sigmoid(x, n)
+    mlpk_sigmoid_inplace(x, n)
 
 
 cdef int mlp_predict(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
@@ -674,14 +742,14 @@ cdef class ParamLock:
     once; train_epoch as the writer, for one call. ``write()`` and ``read()`` are context
     managers for Python code that touches the parameters."""
 
-    cdef mlp_rwlock lock
+    cdef mlpk_rwlock lock
 
     def __cinit__(self):
-        if mlp_rwlock_init(&self.lock) != 0:
+        if mlpk_rwlock_init(&self.lock) != 0:
             raise MemoryError("could not create a parameter lock")
 
     def __dealloc__(self):
-        mlp_rwlock_destroy(&self.lock)
+        mlpk_rwlock_destroy(&self.lock)
 
     def write(self):
         """Context manager: hold the lock as the writer."""
@@ -703,45 +771,77 @@ cdef class _Held:
     def __enter__(self):
         with nogil:
             if self.writing:
-                mlp_rwlock_write(&self.owner.lock)
+                mlpk_rwlock_write(&self.owner.lock)
             else:
-                mlp_rwlock_read(&self.owner.lock)
+                mlpk_rwlock_read(&self.owner.lock)
         return self
 
     def __exit__(self, *exc):
         if self.writing:
-            mlp_rwlock_unlock_write(&self.owner.lock)
+            mlpk_rwlock_unlock_write(&self.owner.lock)
         else:
-            mlp_rwlock_unlock_read(&self.owner.lock)
+            mlpk_rwlock_unlock_read(&self.owner.lock)
         return False
 
 
 cdef inline void _lock(ParamLock lock, bint writing) noexcept nogil:
     if lock is not None:
         if writing:
-            mlp_rwlock_write(&lock.lock)
+            mlpk_rwlock_write(&lock.lock)
         else:
-            mlp_rwlock_read(&lock.lock)
+            mlpk_rwlock_read(&lock.lock)
 
 
 cdef inline void _unlock(ParamLock lock, bint writing) noexcept nogil:
     if lock is not None:
         if writing:
-            mlp_rwlock_unlock_write(&lock.lock)
+            mlpk_rwlock_unlock_write(&lock.lock)
         else:
-            mlp_rwlock_unlock_read(&lock.lock)
+            mlpk_rwlock_unlock_read(&lock.lock)
 
 
-# Each function checks the buffer lengths its C call relies on, in O(1), raising ValueError
-# naming the buffer; the C API itself checks sizes, row counts and the index order.
+# Each function checks the buffer lengths its C call relies on, in O(1), and that every
+# buffer is aligned for its type, raising ValueError naming the buffer; the C API itself
+# checks sizes, row counts and the index order.
 
 cdef inline double* _ptr(double[::1] a) noexcept nogil:
     return &a[0] if a.shape[0] > 0 else NULL
 
 
+cdef int _check_address(const void* p, size_t alignment, str name) except -1:
+    """Raise unless p, a buffer's first element, is aligned for its type: the kernels load
+    and store whole doubles (and indices), which a misaligned address makes undefined."""
+    cdef size_t offset = <uintptr_t>p % alignment
+    if offset != 0:
+        raise ValueError(f"{name} is not aligned: its data starts {offset} bytes past a "
+                         f"multiple of {alignment}; pass an aligned copy (numpy: "
+                         f"np.require(a, requirements='A'))")
+    return 0
+
+
+cdef int _aligned(const double[::1] a, str name) except -1:
+    if a.shape[0] > 0:
+        _check_address(&a[0], MLPK_DOUBLE_ALIGN, name)
+    return 0
+
+
+cdef int _aligned_rows(const double[:, ::1] a, str name) except -1:
+    if a.shape[0] > 0 and a.shape[1] > 0:
+        _check_address(&a[0, 0], MLPK_DOUBLE_ALIGN, name)
+    return 0
+
+
+cdef int _aligned_indices(const Py_ssize_t[::1] a, str name) except -1:
+    if a.shape[0] > 0:
+        _check_address(&a[0], MLPK_INDEX_ALIGN, name)
+    return 0
+
+
 cdef Py_ssize_t _layers(const Py_ssize_t[::1] sizes) except -1:
-    """Check sizes (>= 2 entries, each in [1, INT_MAX]); return the number of layers."""
+    """Check sizes (aligned, >= 2 entries, each in [1, INT_MAX]); return the number of
+    layers."""
     cdef Py_ssize_t l
+    _aligned_indices(sizes, "sizes")
     if sizes.shape[0] < 2:
         raise ValueError(f"sizes needs at least 2 entries, got {sizes.shape[0]}")
     for l in range(sizes.shape[0]):
@@ -815,6 +915,7 @@ def epoch_work_size(const Py_ssize_t[::1] sizes, Py_ssize_t batch):
 
 def sigmoid(double[::1] x):
     """x := sig(x) = 1/(1+exp(-x)), in place."""
+    _aligned(x, "x")
     with nogil:
         mlp_sigmoid(_ptr(x), x.shape[0])
 
@@ -822,16 +923,22 @@ def sigmoid(double[::1] x):
 def all_finite(const double[::1] x):
     """True if no entry of x is NaN or infinite (one pass, no temporary array)."""
     cdef int ok
+    _aligned(x, "x")
     with nogil:
-        ok = mlp_simd_all_finite(&x[0], x.shape[0]) if x.shape[0] > 0 else 1
+        ok = mlpk_all_finite(&x[0], x.shape[0]) if x.shape[0] > 0 else 1
     return bool(ok)
 
 
-def _avx512_kernels(want=None):
-    """Whether the AVX-512 kernels (_avx512.h) run, in place of the plain loops and BLAS;
-    want=True or False turns them on or off first. False when the CPU or the build has
-    none. Private: the tests run both ways; not thread-safe against a running fit."""
-    return bool(mlp_avx512_kernels(-1 if want is None else int(bool(want))))
+def kernel_level():
+    """The kernel level in use, ``"generic"`` or ``"avx512"``: decided once, at import, from
+    the CPU and ``MLP_KERNELS`` (see ``_kernels.h``)."""
+    return _LEVELS[mlpk_current_level()]
+
+
+def kernel_levels():
+    """The kernel levels this CPU and build can run, lowest first (``MLP_KERNELS`` may name
+    any of them)."""
+    return _LEVELS[:mlpk_best_level() + 1]
 
 
 def predict(const double[::1] params, const Py_ssize_t[::1] sizes,
@@ -843,6 +950,10 @@ def predict(const double[::1] params, const Py_ssize_t[::1] sizes,
     cdef Py_ssize_t L = _layers(sizes)
     cdef Py_ssize_t n = x.shape[0], n0 = sizes[0], start = 0, m, i, bad = -1
     cdef int status = MLP_OK
+    _aligned(params, "params")
+    _aligned_rows(x, "x")
+    _aligned_rows(out, "out")
+    _aligned(work, "work")
     _check_params(params.shape[0], sizes, L)
     _check_matrix(n, x.shape[1], n, n0, "x")
     _check_matrix(out.shape[0], out.shape[1], n, sizes[L], "out")
@@ -857,9 +968,9 @@ def predict(const double[::1] params, const Py_ssize_t[::1] sizes,
         else:
             while start < n and status == MLP_OK:
                 m = min(block, n - start)
-                if not mlp_simd_all_finite(&x[start, 0], m * n0):
+                if not mlpk_all_finite(&x[start, 0], m * n0):
                     for i in range(start, start + m):
-                        if not mlp_simd_all_finite(&x[i, 0], n0):
+                        if not mlpk_all_finite(&x[i, 0], n0):
                             bad = i
                             break
                     break
@@ -879,6 +990,11 @@ def gradient(const double[::1] params, const Py_ssize_t[::1] sizes,
     cdef Py_ssize_t L = _layers(sizes)
     cdef Py_ssize_t n = x.shape[0]
     cdef double total = 0.0
+    _aligned(params, "params")
+    _aligned_rows(x, "x")
+    _aligned_rows(y, "y")
+    _aligned(out, "out")
+    _aligned(work, "work")
     _check_params(params.shape[0], sizes, L)
     _check_matrix(n, x.shape[1], n, sizes[0], "x")
     _check_matrix(y.shape[0], y.shape[1], n, sizes[L], "y")
@@ -921,6 +1037,12 @@ def train_epoch(double[::1] params, double[::1] velocity, const Py_ssize_t[::1] 
     o.nesterov = nesterov
     stats.cost = 0.0
     stats.correct = 0
+    _aligned(params, "params")
+    _aligned(velocity, "velocity")
+    _aligned_rows(x, "x")
+    _aligned_rows(y, "y")
+    _aligned_indices(order, "order")
+    _aligned(work, "work")
     _check_params(params.shape[0], sizes, L)
     if v != NULL and velocity.shape[0] != params.shape[0]:
         raise ValueError(f"velocity has {velocity.shape[0]} entries, params has "

@@ -5,43 +5,43 @@
  * - a finite-values check that needs no temporary array;
  * - the row loops of the single-sample (batch of one) path: for one sample, each layer is
  *   a sum of rows of W (forward) and a rank-1 update of W (backward), memory-bound loops
- *   that are faster as plain loops than as BLAS calls at this size;
- * - the entry points of the AVX-512 kernels (_avx512.h), which take over the hottest of
- *   these loops, and small mini-batches' products, on CPUs that have AVX-512F.
+ *   that are faster as plain loops than as BLAS calls at this size. These are the
+ *   "generic" level's kernels (mlpk_generic_*); the "avx512" level's (_avx512.h) take over
+ *   the hottest of them, and small mini-batches' products, where the chooser (_kernels.h)
+ *   says so.
  *
  * A wheel must run on any x86-64, so on x86-64 Linux with GCC >= 12 or Clang >= 14 each
  * function is compiled three times (x86-64-v4: AVX-512; x86-64-v3: AVX2 + FMA; baseline
- * SSE2) and the loader picks the best the CPU supports (target_clones, an ifunc).
+ * SSE2) and the loader picks the best the CPU supports (target_clones, an ifunc). This is
+ * independent of the kernel level (MLP_KERNELS does not select among these clones).
  * Elsewhere they are plain C, equally correct.
  *
  * W is row-major (n_in, n_out): row i holds the weights from input neuron i. Private to
- * _core.pyx: not part of mlp's C API.
+ * _core.pyx (the mlpk_ prefix): not part of mlp's C API.
  */
-#ifndef MLP_SIMD_H
-#define MLP_SIMD_H
+#ifndef MLPK_SIMD_H
+#define MLPK_SIMD_H
 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "_avx512.h"
-
 #if defined(__x86_64__) && defined(__linux__) && \
     ((defined(__clang__) && __clang_major__ >= 14) || \
      (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 12))
-#define MLP_CLONES \
+#define MLPK_CLONES \
     __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
-#define MLP_CLONES
+#define MLPK_CLONES
 #endif
 
 /* z[j] := sum_i a[i] W[i, j], skipping a[i] == 0 (such a row adds exactly nothing); four
  * rows with nonzero inputs go through together, loading and storing z once for the four. */
-MLP_CLONES
-static void mlp_rows_combine(const double *restrict a, ptrdiff_t n_in,
-                             const double *restrict W, ptrdiff_t n_out,
-                             double *restrict z)
+MLPK_CLONES
+static void mlpk_generic_combine_row(const double *restrict a, ptrdiff_t n_in,
+                                     const double *restrict W, ptrdiff_t n_out,
+                                     double *restrict z)
 {
     ptrdiff_t i = 0;
     for (ptrdiff_t j = 0; j < n_out; ++j)
@@ -80,8 +80,9 @@ static void mlp_rows_combine(const double *restrict a, ptrdiff_t n_in,
  * |W[i, j]|, z[j] = sa (sw s), s = sum_i (a[i]/sa)(W[i, j]/sw), whose terms are at most 1 in
  * size. The result is finite or +-inf, never NaN. Slow (a column scan per output), so only
  * for rows that came out non-finite. */
-static void mlp_safe_combine(const double *restrict a, ptrdiff_t n_in,
-                             const double *restrict W, ptrdiff_t n_out, double *restrict z)
+static void mlpk_safe_combine_row(const double *restrict a, ptrdiff_t n_in,
+                                  const double *restrict W, ptrdiff_t n_out,
+                                  double *restrict z)
 {
     double sa = 0.0;
     for (ptrdiff_t i = 0; i < n_in; ++i)
@@ -103,10 +104,10 @@ static void mlp_safe_combine(const double *restrict a, ptrdiff_t n_in,
 /* For each row i, in one pass: back[i] := W[i, :] . delta (the old row; skipped when back
  * is NULL), then W[i, :] := keep W[i, :] - (eta a[i]) delta. keep = 1 - eta weight_decay
  * is the L2 decay (1: none, and rows with a[i] == 0 are then left alone). */
-MLP_CLONES
-static void mlp_rows_backprop(double *restrict W, ptrdiff_t n_in, ptrdiff_t n_out,
-                              const double *restrict delta, const double *restrict a,
-                              double eta, double keep, double *restrict back)
+MLPK_CLONES
+static void mlpk_rows_backprop(double *restrict W, ptrdiff_t n_in, ptrdiff_t n_out,
+                               const double *restrict delta, const double *restrict a,
+                               double eta, double keep, double *restrict back)
 {
     for (ptrdiff_t i = 0; i < n_in; ++i) {
         double *restrict w = W + i * n_out;
@@ -128,9 +129,9 @@ static void mlp_rows_backprop(double *restrict W, ptrdiff_t n_in, ptrdiff_t n_ou
 
 /* Row i of the fused update: W[i, :] := keep W[i, :] - c delta, then z_next += d W[i, :];
  * with keep == 1, a zero c or d skips its half (a zero input contributes exactly nothing). */
-static inline void mlp_row_update_combine(double *restrict w, ptrdiff_t n_out,
-                                          const double *restrict delta, double c, double d,
-                                          double keep, double *restrict z_next)
+static inline void mlpk_update_combine_row(double *restrict w, ptrdiff_t n_out,
+                                           const double *restrict delta, double c, double d,
+                                           double keep, double *restrict z_next)
 {
     if (keep != 1.0) {
         for (ptrdiff_t j = 0; j < n_out; ++j)
@@ -157,13 +158,13 @@ static inline void mlp_row_update_combine(double *restrict w, ptrdiff_t n_out,
  * is streamed once for both: for each row i, W[i, :] := keep W[i, :] - (eta a[i]) delta,
  * then z_next[j] := sum_i a_next[i] W[i, j] with the updated rows. Four rows whose inputs
  * are all nonzero (and no decay) go through together, loading and storing z_next once.
- * mlp_rows_update_combine (below) runs this where the AVX-512 kernels are not. */
-MLP_CLONES
-static void mlp__rows_update_combine(double *restrict W, ptrdiff_t n_in, ptrdiff_t n_out,
-                                     const double *restrict delta,
-                                     const double *restrict a, double eta, double keep,
-                                     const double *restrict a_next,
-                                     double *restrict z_next)
+ * The chooser (_kernels.h) runs this where the AVX-512 kernels are not. */
+MLPK_CLONES
+static void mlpk_generic_update_combine(double *restrict W, ptrdiff_t n_in,
+                                        ptrdiff_t n_out, const double *restrict delta,
+                                        const double *restrict a, double eta, double keep,
+                                        const double *restrict a_next,
+                                        double *restrict z_next)
 {
     ptrdiff_t i = 0;
     for (ptrdiff_t j = 0; j < n_out; ++j)
@@ -190,72 +191,21 @@ static void mlp__rows_update_combine(double *restrict W, ptrdiff_t n_in, ptrdiff
                 z_next[j] += ((d0 * v0 + d1 * v1) + (d2 * v2 + d3 * v3));
             }
         } else {
-            mlp_row_update_combine(w0, n_out, delta, c0, d0, keep, z_next);
-            mlp_row_update_combine(w1, n_out, delta, c1, d1, keep, z_next);
-            mlp_row_update_combine(w2, n_out, delta, c2, d2, keep, z_next);
-            mlp_row_update_combine(w3, n_out, delta, c3, d3, keep, z_next);
+            mlpk_update_combine_row(w0, n_out, delta, c0, d0, keep, z_next);
+            mlpk_update_combine_row(w1, n_out, delta, c1, d1, keep, z_next);
+            mlpk_update_combine_row(w2, n_out, delta, c2, d2, keep, z_next);
+            mlpk_update_combine_row(w3, n_out, delta, c3, d3, keep, z_next);
         }
     }
     for (; i < n_in; ++i)
-        mlp_row_update_combine(W + i * n_out, n_out, delta, eta * a[i], a_next[i], keep,
-                               z_next);
-}
-
-/* mlp__rows_update_combine, with the AVX-512 kernels of _avx512.h (2-4x faster) when the
- * CPU has them. */
-static void mlp_rows_update_combine(double *restrict W, ptrdiff_t n_in, ptrdiff_t n_out,
-                                    const double *restrict delta,
-                                    const double *restrict a, double eta, double keep,
-                                    const double *restrict a_next,
-                                    double *restrict z_next)
-{
-#if MLP_HAVE_AVX512_KERNELS
-    if (mlp_cpu_has_avx512()) {
-        const ptrdiff_t done =
-            mlp_avx512_update_combine(W, n_in, n_out, delta, a, eta, keep, a_next, z_next);
-        for (ptrdiff_t i = done; i < n_in; ++i)
-            mlp_row_update_combine(W + i * n_out, n_out, delta, eta * a[i], a_next[i], keep,
-                                   z_next);
-        return;
-    }
-#endif
-    mlp__rows_update_combine(W, n_in, n_out, delta, a, eta, keep, a_next, z_next);
-}
-
-/* z := x @ W for x (m, n_in) and W (n_in, n_out), by the AVX-512 kernel of _avx512.h when
- * the CPU has it and n_out <= 32 or 2 <= m <= 12 (faster there than BLAS's small-matrix
- * kernels and the row loops); returns 0, doing nothing, otherwise. */
-static int mlp_small_combine(const double *restrict x, ptrdiff_t m, ptrdiff_t n_in,
-                             const double *restrict W, ptrdiff_t n_out, double *restrict z)
-{
-#if MLP_HAVE_AVX512_KERNELS
-    if (mlp_cpu_has_avx512())
-        return mlp_avx512_combine(x, m, n_in, W, n_out, z);
-#endif
-    (void)x; (void)m; (void)n_in; (void)W; (void)n_out; (void)z;
-    return 0;
-}
-
-/* W := beta W + alpha A.T @ D (A (m, n_in), D (m, n_out), W (n_in, n_out); beta = 0: W is
- * not read) by the AVX-512 kernel of _avx512.h when the CPU has it, 1 <= m <= 12 and
- * n_out >= 8 (faster there than BLAS's small-matrix kernels); returns 0, doing nothing,
- * otherwise. */
-static int mlp_small_update(double *restrict W, ptrdiff_t n_in, ptrdiff_t n_out,
-                            const double *restrict A, ptrdiff_t m,
-                            const double *restrict D, double alpha, double beta)
-{
-#if MLP_HAVE_AVX512_KERNELS
-    if (mlp_cpu_has_avx512())
-        return mlp_avx512_update(W, n_in, n_out, A, m, D, alpha, beta);
-#endif
-    (void)W; (void)n_in; (void)n_out; (void)A; (void)m; (void)D; (void)alpha; (void)beta;
-    return 0;
+        mlpk_update_combine_row(W + i * n_out, n_out, delta, eta * a[i], a_next[i], keep,
+                                z_next);
 }
 
 /* Ask for the rows x[order[0..count)] (n doubles each) to be brought into cache: the next
  * mini-batch's rows, gathered from anywhere in a large x, arrive while this one computes. */
-static inline void mlp_prefetch_rows(const double *x, const ptrdiff_t *order,
-                                     ptrdiff_t count, ptrdiff_t n)
+static inline void mlpk_prefetch_rows(const double *x, const ptrdiff_t *order,
+                                      ptrdiff_t count, ptrdiff_t n)
 {
 #if defined(__GNUC__) || defined(__clang__)
     for (ptrdiff_t r = 0; r < count; ++r) {
@@ -272,10 +222,10 @@ static inline void mlp_prefetch_rows(const double *x, const ptrdiff_t *order,
 /* The momentum step over n parameters p with velocity v and gradient g:
  * g' = g + weight_decay p, v := mu v - eta g', then p += v, or with Nesterov
  * p += mu v - eta g'. Branch-free inside, so that it vectorizes. */
-MLP_CLONES
-static void mlp_simd_momentum(double *restrict p, double *restrict v,
-                              const double *restrict g, ptrdiff_t n, double mu, double eta,
-                              double weight_decay, int nesterov)
+MLPK_CLONES
+static void mlpk_momentum_step(double *restrict p, double *restrict v,
+                               const double *restrict g, ptrdiff_t n, double mu, double eta,
+                               double weight_decay, int nesterov)
 {
     if (nesterov) {
         for (ptrdiff_t k = 0; k < n; ++k) {
@@ -296,7 +246,7 @@ static void mlp_simd_momentum(double *restrict p, double *restrict v,
 
 /* 2^k for an integer-valued double k in [-1022, 1023], by placing k + 1023 in the
  * exponent field. */
-static inline double mlp_pow2i(double k)
+static inline double mlpk_pow2i(double k)
 {
     uint64_t u;
     double d = k + (1023.0 + 0x1p52);    /* low mantissa bits now hold k + 1023 */
@@ -311,7 +261,7 @@ static inline double mlp_pow2i(double k)
  * t = k ln2 + r, |r| <= ln2/2, a degree-13 Taylor polynomial for e^r (truncation < 5e-18)
  * and 2^k applied in two halves so that results down to the subnormals come out right.
  * NaN gives NaN, -inf gives 0, +inf gives 1. */
-static inline double mlp_sig(double z)
+static inline double mlpk_sig(double z)
 {
     const double ln2_hi = 6.93147180369123816490e-01;   /* 0x3fe62e42fee00000 */
     const double ln2_lo = 1.90821492927058770002e-10;
@@ -335,34 +285,34 @@ static inline double mlp_sig(double z)
     p = p * r + 1.0;
     p = p * r + 1.0;
     double k1 = (k * 0.5 + magic) - magic;               /* k = k1 + (k - k1), halves */
-    double e = p * mlp_pow2i(k1) * mlp_pow2i(k - k1);
+    double e = p * mlpk_pow2i(k1) * mlpk_pow2i(k - k1);
     double q = 1.0 / (1.0 + e);
     return z >= 0.0 ? q : e * q;
 }
 
 /* x[k] := sig(x[k]) */
-MLP_CLONES
-static void mlp_simd_sigmoid(double *restrict x, ptrdiff_t n)
+MLPK_CLONES
+static void mlpk_sigmoid_inplace(double *restrict x, ptrdiff_t n)
 {
     for (ptrdiff_t k = 0; k < n; ++k)
-        x[k] = mlp_sig(x[k]);
+        x[k] = mlpk_sig(x[k]);
 }
 
 /* z[i, j] := sig(b[j] + z[i, j]) for m rows of n entries */
-MLP_CLONES
-static void mlp_simd_bias_sigmoid(const double *restrict b, double *restrict z,
-                                  ptrdiff_t m, ptrdiff_t n)
+MLPK_CLONES
+static void mlpk_bias_sigmoid(const double *restrict b, double *restrict z, ptrdiff_t m,
+                              ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < m; ++i) {
         double *restrict row = z + i * n;
         for (ptrdiff_t j = 0; j < n; ++j)
-            row[j] = mlp_sig(b[j] + row[j]);
+            row[j] = mlpk_sig(b[j] + row[j]);
     }
 }
 
 /* 1 if no x[k] is NaN or infinite, else 0; reads in chunks and stops at the first bad one. */
-MLP_CLONES
-static int mlp_simd_all_finite(const double *restrict x, ptrdiff_t n)
+MLPK_CLONES
+static int mlpk_all_finite(const double *restrict x, ptrdiff_t n)
 {
     const uint64_t exponent = 0x7ff0000000000000ULL;
     for (ptrdiff_t start = 0; start < n; start += 4096) {
@@ -379,4 +329,4 @@ static int mlp_simd_all_finite(const double *restrict x, ptrdiff_t n)
     return 1;
 }
 
-#endif /* MLP_SIMD_H */
+#endif /* MLPK_SIMD_H */

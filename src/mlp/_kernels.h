@@ -1,0 +1,276 @@
+/* mlp/_kernels.h: the kernel chooser, the one place that decides which kernel runs.
+ *
+ * Three operations have more than one kernel, and each has one chooser:
+ *
+ *   combine         z := x @ W, the forward product of m rows      mlpk_choose_combine
+ *   update          W := beta W + alpha A.T @ D, a mini-batch's    mlpk_choose_update
+ *                   weight update (or gradient, beta = 0)
+ *   update_combine  the single-sample step's pass over the first   mlpk_choose_update_combine
+ *                   layer: W[i, :] := keep W[i, :] - (eta a[i]) delta, fused with the
+ *                   next sample's sums z_next := sum_i a_next[i] W[i, :]
+ *
+ * A chooser looks at the sizes and the kernel level and returns an enum value; mlpk_run_*
+ * runs the kernel it names. BLAS (dgemm) is called from Cython (_gemm in _core.pyx), so
+ * for MLPK_COMBINE_BLAS and MLPK_UPDATE_BLAS _core.pyx makes that call itself: it only
+ * executes the decision, which is made here and nowhere else. Every size a decision turns
+ * on is a named constant below, with what placed it; comments elsewhere refer to these
+ * names. The kernels' own fixed-size instantiations (_avx512.h) cover exactly the sizes
+ * sent to them.
+ *
+ * Kernel levels, lowest first (mlpk_level): "generic", the loops of _simd.h and BLAS, on
+ * any CPU; "avx512", which adds the AVX-512F kernels of _avx512.h. Each level's CPU
+ * features include those of every level below it, so a machine can run every level up to
+ * its best; a new level (such as "avx2") goes in its place in this order. The level in use
+ * is decided once, when mlp._core is imported: the best this build and the CPU support
+ * (mlpk_best_level), or the lower one named by the environment variable MLP_KERNELS, so
+ * that the tests can run every level the machine has. MLP_KERNELS selects among these
+ * hand-written kernels only: the loops of _simd.h are also compiled for several
+ * instruction sets by target_clones, and the loader picks one of those clones for the CPU
+ * whatever the level.
+ *
+ * Private to _core.pyx (the mlpk_ prefix): not part of mlp's C API (_core.pxd).
+ */
+#ifndef MLPK_KERNELS_H
+#define MLPK_KERNELS_H
+
+#include <stddef.h>
+
+#include "_avx512.h"
+#include "_simd.h"
+
+/* --- what every buffer handed to the kernels must be aligned to ------------------------ */
+
+typedef struct { char c; double d; } mlpk_double_probe;
+typedef struct { char c; ptrdiff_t i; } mlpk_index_probe;
+
+enum {
+    MLPK_DOUBLE_ALIGN = offsetof(mlpk_double_probe, d),   /* _Alignof(double) */
+    MLPK_INDEX_ALIGN = offsetof(mlpk_index_probe, i)      /* _Alignof(Py_ssize_t) */
+};
+
+/* --- kernel levels ---------------------------------------------------------------------- */
+
+typedef enum {
+    MLPK_LEVEL_GENERIC = 0,     /* _simd.h's loops and BLAS: any CPU */
+    MLPK_LEVEL_AVX512 = 1,      /* + _avx512.h's kernels: AVX-512F, and a GCC build */
+    MLPK_N_LEVELS
+} mlpk_level;
+
+/* The level's name, as MLP_KERNELS and mlp.kernel_level() spell it; NULL for no level. */
+static inline const char *mlpk_level_name(int level)
+{
+    static const char *const names[MLPK_N_LEVELS] = {"generic", "avx512"};
+    return level >= 0 && level < MLPK_N_LEVELS ? names[level] : NULL;
+}
+
+/* The best level this build and the running CPU support. __builtin_cpu_supports also
+ * checks that the OS saves the AVX-512 registers. */
+static inline int mlpk_best_level(void)
+{
+#if MLPK_HAVE_AVX512_KERNELS
+    if (__builtin_cpu_supports("avx512f"))
+        return MLPK_LEVEL_AVX512;
+#endif
+    return MLPK_LEVEL_GENERIC;
+}
+
+/* The level the choosers use. Written once, by mlpk_set_level from mlp._core's module
+ * init, before any kernel can run, and never after (mlpk_set_level refuses a second
+ * write): the kernels only read it, so calls from any number of threads agree. */
+static int mlpk_level_in_use = MLPK_LEVEL_GENERIC;
+static int mlpk_level_written = 0;
+
+/* Set the level in use: 0; or -1, changing nothing, for a level this build and CPU cannot
+ * run, or when it has been set already. */
+static int mlpk_set_level(int level)
+{
+    if (mlpk_level_written || level < MLPK_LEVEL_GENERIC || level > mlpk_best_level())
+        return -1;
+    mlpk_level_in_use = level;
+    mlpk_level_written = 1;
+    return 0;
+}
+
+static inline int mlpk_current_level(void)
+{
+    return mlpk_level_in_use;
+}
+
+/* --- the thresholds --------------------------------------------------------------------- */
+
+enum {
+    /* Doubles in one AVX-512 vector: the unit the avx512 kernels lay W's rows out in. */
+    MLPK_AVX512_LANES = 8,
+
+    /* combine, avx512 level. Layers up to this wide go to mlpk_avx512_combine_batch at
+     * every row count: they are one column chunk of it (4 vectors of sums per row of x,
+     * up to 6 rows of x per pass down W). Measured against OpenBLAS's small-matrix kernel,
+     * which ran 10 x 784 x 30 at about half the FMA peak. */
+    MLPK_AVX512_NARROW_WIDTH = 32,
+    /* combine, avx512 level, layers wider than MLPK_AVX512_NARROW_WIDTH: from this many
+     * rows up to MLPK_AVX512_COMBINE_MAX_ROWS, mlpk_avx512_combine_batch (one pass down W
+     * per 32-column chunk and group of rows); beyond, BLAS's blocking for cache wins. One
+     * row is faster as one pass down W than as a pass per chunk (next threshold). */
+    MLPK_AVX512_COMBINE_MIN_ROWS = 2,
+    MLPK_AVX512_COMBINE_MAX_ROWS = 12,
+    /* combine, avx512 level, one row of a layer wider than MLPK_AVX512_NARROW_WIDTH and
+     * up to this wide: mlpk_avx512_combine_row, one pass down W with the whole row of
+     * sums in 16 vector registers; wider rows take the generic row loop (a sum of rows of
+     * W, mlpk_generic_combine_row), as one row does at the generic level. */
+    MLPK_AVX512_ROW_MAX_WIDTH = 128,
+
+    /* update, avx512 level: mini-batches of 1 up to this many rows go to
+     * mlpk_avx512_update, which holds alpha D of 16 columns for all of them in registers
+     * and reads and writes W once per 16 columns, faster there than BLAS's small-matrix
+     * kernels; more rows, BLAS. */
+    MLPK_AVX512_UPDATE_MAX_ROWS = 12,
+    /* update, avx512 level: only layers at least this wide (one whole vector: a row's
+     * last columns are updated through the vector of its last MLPK_AVX512_LANES); narrower
+     * ones, BLAS. */
+    MLPK_AVX512_UPDATE_MIN_WIDTH = 8,
+
+    /* update_combine, avx512 level: layers narrower than this whose width is not a
+     * multiple of MLPK_AVX512_LANES take the flat layout (mlpk_avx512_update_combine_flat:
+     * blocks of rows that are exactly n_out / gcd(n_out, 8) < 32 whole vectors, delta
+     * and sums held in registers), the others the strided one (column chunks down all
+     * rows). Measured at 784 x 30: 1.5 us per sample, against 3.9 us for the generic row
+     * loops. */
+    MLPK_AVX512_FLAT_WIDTH_LIMIT = 32
+};
+
+/* --- combine: z := x @ W, x (m, n_in), W (n_in, n_out), z (m, n_out) -------------------- */
+
+typedef enum {
+    MLPK_COMBINE_BLAS,          /* dgemm: _core.pyx calls it (_gemm) */
+    MLPK_COMBINE_ROW,           /* one row: mlpk_generic_combine_row, a sum of rows of W */
+    MLPK_COMBINE_AVX512_ROW,    /* one row: mlpk_avx512_combine_row */
+    MLPK_COMBINE_AVX512_BATCH   /* mlpk_avx512_combine_batch */
+} mlpk_combine_kernel;
+
+static inline mlpk_combine_kernel mlpk_choose_combine(ptrdiff_t m, ptrdiff_t n_out)
+{
+#if MLPK_HAVE_AVX512_KERNELS
+    if (mlpk_level_in_use >= MLPK_LEVEL_AVX512) {
+        if (m == 1 && n_out > MLPK_AVX512_NARROW_WIDTH && n_out <= MLPK_AVX512_ROW_MAX_WIDTH)
+            return MLPK_COMBINE_AVX512_ROW;
+        if (n_out <= MLPK_AVX512_NARROW_WIDTH ||
+            (m >= MLPK_AVX512_COMBINE_MIN_ROWS && m <= MLPK_AVX512_COMBINE_MAX_ROWS))
+            return MLPK_COMBINE_AVX512_BATCH;
+    }
+#endif
+    /* for one row a sum of rows of W, whose fixed cost is lower than a GEMM call's */
+    return m == 1 ? MLPK_COMBINE_ROW : MLPK_COMBINE_BLAS;
+}
+
+/* Run the kernel mlpk_choose_combine(m, n_out) chose; nothing for MLPK_COMBINE_BLAS. */
+static inline void mlpk_run_combine(mlpk_combine_kernel kernel, const double *restrict x,
+                                    ptrdiff_t m, ptrdiff_t n_in, const double *restrict W,
+                                    ptrdiff_t n_out, double *restrict z)
+{
+    switch (kernel) {
+    case MLPK_COMBINE_ROW:
+        mlpk_generic_combine_row(x, n_in, W, n_out, z);
+        break;
+#if MLPK_HAVE_AVX512_KERNELS
+    case MLPK_COMBINE_AVX512_ROW:
+        mlpk_avx512_combine_row(x, n_in, W, n_out, z);
+        break;
+    case MLPK_COMBINE_AVX512_BATCH:
+        mlpk_avx512_combine_batch(x, m, n_in, W, n_out, z);
+        break;
+#endif
+    default:
+        break;
+    }
+    (void)m;
+}
+
+/* --- update: W := beta W + alpha A.T @ D, A (m, n_in), D (m, n_out), W (n_in, n_out) ---- */
+
+typedef enum {
+    MLPK_UPDATE_BLAS,           /* dgemm: _core.pyx calls it (_gemm) */
+    MLPK_UPDATE_AVX512          /* mlpk_avx512_update */
+} mlpk_update_kernel;
+
+static inline mlpk_update_kernel mlpk_choose_update(ptrdiff_t m, ptrdiff_t n_out)
+{
+#if MLPK_HAVE_AVX512_KERNELS
+    if (mlpk_level_in_use >= MLPK_LEVEL_AVX512 && m >= 1 &&
+        m <= MLPK_AVX512_UPDATE_MAX_ROWS && n_out >= MLPK_AVX512_UPDATE_MIN_WIDTH)
+        return MLPK_UPDATE_AVX512;
+#endif
+    (void)m; (void)n_out;
+    return MLPK_UPDATE_BLAS;
+}
+
+/* Run the kernel mlpk_choose_update(m, n_out) chose; nothing for MLPK_UPDATE_BLAS. beta = 0:
+ * W is not read. */
+static inline void mlpk_run_update(mlpk_update_kernel kernel, double *restrict W,
+                                   ptrdiff_t n_in, ptrdiff_t n_out, const double *restrict A,
+                                   ptrdiff_t m, const double *restrict D, double alpha,
+                                   double beta)
+{
+#if MLPK_HAVE_AVX512_KERNELS
+    if (kernel == MLPK_UPDATE_AVX512)
+        mlpk_avx512_update(W, n_in, n_out, A, m, D, alpha, beta);
+#else
+    (void)kernel; (void)W; (void)n_in; (void)n_out; (void)A; (void)m; (void)D;
+    (void)alpha; (void)beta;
+#endif
+}
+
+/* --- update_combine: W (n_in, n_out) updated with delta (n_out) and a (n_in); z_next
+ * (n_out) := the next sample a_next (n_in) through the updated W ------------------------- */
+
+typedef enum {
+    MLPK_UPDATE_COMBINE_GENERIC,        /* mlpk_generic_update_combine */
+    MLPK_UPDATE_COMBINE_AVX512_FLAT,    /* mlpk_avx512_update_combine_flat */
+    MLPK_UPDATE_COMBINE_AVX512_STRIDED  /* mlpk_avx512_update_combine_strided */
+} mlpk_update_combine_kernel;
+
+static inline mlpk_update_combine_kernel mlpk_choose_update_combine(ptrdiff_t n_out)
+{
+#if MLPK_HAVE_AVX512_KERNELS
+    if (mlpk_level_in_use >= MLPK_LEVEL_AVX512) {
+        if (n_out < MLPK_AVX512_FLAT_WIDTH_LIMIT && n_out % MLPK_AVX512_LANES != 0)
+            return MLPK_UPDATE_COMBINE_AVX512_FLAT;
+        return MLPK_UPDATE_COMBINE_AVX512_STRIDED;
+    }
+#endif
+    (void)n_out;
+    return MLPK_UPDATE_COMBINE_GENERIC;
+}
+
+/* For each row i, W[i, :] := keep W[i, :] - (eta a[i]) delta, then z_next[j] := sum_i
+ * a_next[i] W[i, j] with the updated rows, by the kernel mlpk_choose_update_combine(n_out)
+ * chose. */
+static inline void mlpk_run_update_combine(mlpk_update_combine_kernel kernel,
+                                           double *restrict W, ptrdiff_t n_in,
+                                           ptrdiff_t n_out, const double *restrict delta,
+                                           const double *restrict a, double eta,
+                                           double keep, const double *restrict a_next,
+                                           double *restrict z_next)
+{
+    switch (kernel) {
+#if MLPK_HAVE_AVX512_KERNELS
+    case MLPK_UPDATE_COMBINE_AVX512_FLAT: {
+        /* whole blocks of rows; the rows left over by the generic row loop */
+        const ptrdiff_t done = mlpk_avx512_update_combine_flat(W, n_in, n_out, delta, a, eta,
+                                                               keep, a_next, z_next);
+        for (ptrdiff_t i = done; i < n_in; ++i)
+            mlpk_update_combine_row(W + i * n_out, n_out, delta, eta * a[i], a_next[i],
+                                    keep, z_next);
+        break;
+    }
+    case MLPK_UPDATE_COMBINE_AVX512_STRIDED:
+        mlpk_avx512_update_combine_strided(W, n_in, n_out, delta, a, eta, keep, a_next,
+                                           z_next);
+        break;
+#endif
+    default:
+        mlpk_generic_update_combine(W, n_in, n_out, delta, a, eta, keep, a_next, z_next);
+        break;
+    }
+}
+
+#endif /* MLPK_KERNELS_H */
