@@ -20,8 +20,8 @@ chooser ``_kernels.h``, at the kernel level fixed at import (``kernel_level()``)
 from libc.limits cimport INT_MAX
 from libc.stdint cimport uintptr_t
 from libc.float cimport DBL_EPSILON, DBL_MAX
-from libc.math cimport log, log1p
-from libc.string cimport memcpy
+from libc.math cimport log, log1p, pow, sqrt
+from libc.string cimport memcpy, memset
 from scipy.linalg.cython_blas cimport dgemm
 
 cdef extern from "_simd.h" nogil:
@@ -30,6 +30,9 @@ cdef extern from "_simd.h" nogil:
     int mlpk_all_finite(const double* x, Py_ssize_t n) noexcept
     void mlpk_momentum_step(double* p, double* v, const double* g, Py_ssize_t n, double mu,
                             double eta, double weight_decay, int nesterov) noexcept
+    void mlpk_adam_step(double* p, double* m, double* v, const double* g, Py_ssize_t n,
+                        double beta1, double beta2, double alpha, double epsilon,
+                        double weight_decay) noexcept
     void mlpk_safe_combine_row(const double* a, Py_ssize_t n_in, const double* W,
                                Py_ssize_t n_out, double* z) noexcept
     void mlpk_prefetch_rows(const double* x, const Py_ssize_t* order, Py_ssize_t count,
@@ -39,6 +42,12 @@ cdef extern from "_simd.h" nogil:
     void mlpk_rows_backprop(double* W, Py_ssize_t n_in, Py_ssize_t n_out,
                             const double* delta, const double* a, double eta, double keep,
                             double* back) noexcept
+
+cdef extern from "_activations.h" nogil:
+    void mlpk_bias_activate(const double* b, double* z, Py_ssize_t m, Py_ssize_t n,
+                            int activation) noexcept
+    void mlpk_times_derivative(double* d, const double* a, Py_ssize_t n,
+                               int activation) noexcept
 
 # The kernel chooser: which kernel runs for which sizes and level is decided there, once per
 # operation; the code below only executes the decision (and calls BLAS when it says so).
@@ -88,6 +97,13 @@ cdef extern from "_lock.h" nogil:
 C_API_VERSION = MLP_C_API_VERSION
 QUADRATIC = MLP_QUADRATIC
 CROSS_ENTROPY = MLP_CROSS_ENTROPY
+SIGMOID = MLP_SIGMOID
+TANH = MLP_TANH
+RELU = MLP_RELU
+IDENTITY = MLP_IDENTITY
+SOFTMAX = MLP_SOFTMAX
+SGD = MLP_SGD
+ADAM = MLP_ADAM
 
 
 # --- the kernel level --------------------------------------------------------------------
@@ -177,6 +193,33 @@ cdef inline bint _bad_block(Py_ssize_t block) noexcept nogil:
     return block < 1 or block > INT_MAX
 
 
+cdef inline int _unit(const int* units, Py_ssize_t l) noexcept nogil:
+    """Layer l's activation (an mlp_activation); units NULL: the seed's sigmoid."""
+    return MLP_SIGMOID if units == NULL else units[l - 1]
+
+
+cdef inline int _default_cost(const int* units, Py_ssize_t n_layers) noexcept nogil:
+    """The output's own cost: cross-entropy for softmax, else quadratic."""
+    return MLP_CROSS_ENTROPY if _unit(units, n_layers) == MLP_SOFTMAX else MLP_QUADRATIC
+
+
+cdef inline bint _bad_units(const int* units, Py_ssize_t n_layers, int cost) noexcept nogil:
+    """Whether a layer has an activation it cannot have (softmax is for the output only;
+    tanh and ReLU for hidden layers), or cost does not go with the output."""
+    cdef Py_ssize_t l
+    cdef int out = _unit(units, n_layers)
+    for l in range(1, n_layers):
+        if _unit(units, l) < MLP_SIGMOID or _unit(units, l) > MLP_IDENTITY:
+            return True
+    if out != MLP_SIGMOID and out != MLP_IDENTITY and out != MLP_SOFTMAX:
+        return True
+    if cost == MLP_QUADRATIC:
+        return out == MLP_SOFTMAX
+    if cost == MLP_CROSS_ENTROPY:
+        return out == MLP_IDENTITY
+    return True
+
+
 # --- kernels (trusting) ----------------------------------------------------------------
 
 cdef inline void _finite_sums(const double* a_in, Py_ssize_t m, Py_ssize_t n_in,
@@ -193,8 +236,9 @@ cdef inline void _finite_sums(const double* a_in, Py_ssize_t m, Py_ssize_t n_in,
 
 cdef void _layer(const double* a_in, Py_ssize_t m, Py_ssize_t n_in,
                  const double* W, const double* b, Py_ssize_t n_out,
-                 double* a_out) noexcept nogil:
-    """a_out := sig(b + a_in @ W); a_in (m, n_in), W (n_in, n_out), a_out (m, n_out).
+                 double* a_out, int unit) noexcept nogil:
+    """a_out := f(b + a_in @ W) for the activation `unit`; a_in (m, n_in), W (n_in, n_out),
+    a_out (m, n_out).
     The product by the kernel the chooser picks (mlpk_choose_combine, _kernels.h)."""
     cdef mlpk_combine_kernel kernel = mlpk_choose_combine(m, n_out)
     if kernel == MLPK_COMBINE_BLAS:
@@ -202,13 +246,13 @@ cdef void _layer(const double* a_in, Py_ssize_t m, Py_ssize_t n_in,
     else:
         mlpk_run_combine(kernel, a_in, m, n_in, W, n_out, a_out)
     _finite_sums(a_in, m, n_in, W, n_out, a_out)
-    mlpk_bias_sigmoid(b, a_out, m, n_out)
+    mlpk_bias_activate(b, a_out, m, n_out, unit)
 
 
 cdef void _forward(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                   const double* x, Py_ssize_t m, double* acts,
+                   const int* units, const double* x, Py_ssize_t m, double* acts,
                    Py_ssize_t first=1) noexcept nogil:
-    """acts := [a_1, ..., a_L], a_l (m, n_l) = sig(b_l + a_{l-1} @ W_l), a_0 = x, from
+    """acts := [a_1, ..., a_L], a_l (m, n_l) = f_l(b_l + a_{l-1} @ W_l), a_0 = x, from
     layer `first` on (2 when acts already holds a_1)."""
     cdef Py_ssize_t l, n_in, n_out
     cdef const double* p = params
@@ -218,22 +262,31 @@ cdef void _forward(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_l
         n_in = sizes[l - 1]
         n_out = sizes[l]
         if l >= first:
-            _layer(a_in, m, n_in, p, p + n_in * n_out, n_out, a_out)
+            _layer(a_in, m, n_in, p, p + n_in * n_out, n_out, a_out, _unit(units, l))
         p += n_in * n_out + n_out
         a_in = a_out
         a_out += m * n_out
 
 
 cdef inline double _output_delta(const double* a_L, const double* y, Py_ssize_t k,
-                                 double* delta, int cost) noexcept nogil:
+                                 double* delta, int cost, int output) noexcept nogil:
     """delta := dC/dz_L over k entries; returns C summed over them.
 
-    quadratic: C = 1/2 sum (a - y)^2, delta = (a - y) a (1 - a);
-    cross-entropy: C = -sum y ln a + (1 - y) ln(1 - a), delta = a - y, with a clipped to
+    quadratic: C = 1/2 sum (a - y)^2, delta = (a - y) a (1 - a) for a sigmoid output and
+    a - y for an identity output; cross-entropy: delta = a - y, and C = -sum y ln a +
+    (1 - y) ln(1 - a) for a sigmoid output, -sum y ln a for softmax, with a clipped to
     [eps, 1 - eps] inside the logarithms so that a saturated output gives a finite cost.
     """
     cdef Py_ssize_t j
     cdef double a, t, diff, total = 0.0
+    if cost == MLP_CROSS_ENTROPY and output == MLP_SOFTMAX:
+        for j in range(k):
+            a = a_L[j]
+            t = y[j]
+            delta[j] = a - t
+            if t != 0.0:
+                total -= t * log(max(a, DBL_EPSILON))
+        return total
     if cost == MLP_CROSS_ENTROPY:
         for j in range(k):
             a = a_L[j]
@@ -241,6 +294,12 @@ cdef inline double _output_delta(const double* a_L, const double* y, Py_ssize_t 
             delta[j] = a - t
             a = min(max(a, DBL_EPSILON), 1.0 - DBL_EPSILON)
             total -= t * log(a) + (1.0 - t) * log1p(-a)
+        return total
+    if output == MLP_IDENTITY:
+        for j in range(k):
+            diff = a_L[j] - y[j]
+            total += 0.5 * diff * diff
+            delta[j] = diff
         return total
     for j in range(k):
         a = a_L[j]
@@ -271,7 +330,7 @@ cdef inline Py_ssize_t _correct(const double* a_L, const double* y, Py_ssize_t m
 
 
 cdef double _backprop(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                      const double* x, const double* y, Py_ssize_t m,
+                      const int* units, const double* x, const double* y, Py_ssize_t m,
                       const double* acts, double* work, double* out,
                       double alpha, double beta_w, double beta_b, int cost) noexcept nogil:
     """out := beta out + alpha sum_rows dC/dparams (beta_w for weights, beta_b for biases;
@@ -301,7 +360,7 @@ cdef double _backprop(const double* params, const Py_ssize_t* sizes, Py_ssize_t 
 
     n_out = sizes[L]
     a_off -= m * n_out
-    total = _output_delta(acts + a_off, y, m * n_out, delta, cost)
+    total = _output_delta(acts + a_off, y, m * n_out, delta, cost, _unit(units, L))
 
     for l in range(L, 0, -1):
         n_in = sizes[l - 1]
@@ -313,7 +372,7 @@ cdef double _backprop(const double* params, const Py_ssize_t* sizes, Py_ssize_t 
         if l > 1:
             a_off -= m * n_in
             a_prev = acts + a_off
-            # delta_{l-1} (before the factor a(1-a)) = delta_l @ W_l.T, read before out
+            # delta_{l-1} (before the factor f'(z)) = delta_l @ W_l.T, read before out
             # (which may be params) changes W_l.
             _gemm(b'N', b'T', m, n_in, n_out, 1.0, delta, n_out, W, n_out,
                   0.0, delta_prev, n_in)
@@ -334,9 +393,7 @@ cdef double _backprop(const double* params, const Py_ssize_t* sizes, Py_ssize_t 
                 s += delta[i * n_out + j]
             out_b[j] = alpha * s if beta_b == 0.0 else beta_b * out_b[j] + alpha * s
         if l > 1:
-            for k in range(m * n_in):
-                a = a_prev[k]
-                delta_prev[k] *= a * (1.0 - a)
+            mlpk_times_derivative(delta_prev, a_prev, m * n_in, _unit(units, l - 1))
             swap = delta
             delta = delta_prev
             delta_prev = swap
@@ -344,12 +401,14 @@ cdef double _backprop(const double* params, const Py_ssize_t* sizes, Py_ssize_t 
 
 
 cdef double* _backward1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                        const double* x, const double* acts, double* delta, double* spare,
-                        double eta, double keep, Py_ssize_t last) noexcept nogil:
+                        const int* units, const double* x, const double* acts,
+                        double* delta, double* spare, double eta, double keep,
+                        Py_ssize_t last) noexcept nogil:
     """Backpropagation with the SGD step for one row, layers L down to `last` (1 or 2).
 
     delta holds delta_L on entry. Layer l: one pass over W_l reads row i for
-    delta_{l-1}[i] = (W_l[i, :] . delta_l) a_{l-1}[i] (1 - a_{l-1}[i]), then updates it,
+    delta_{l-1}[i] = (W_l[i, :] . delta_l) f'_{l-1}[i] (a_{l-1}[i] (1 - a_{l-1}[i]) for a
+    sigmoid), then updates it,
     W_l[i, :] := keep W_l[i, :] - eta a_{l-1}[i] delta_l; then b_l -= eta delta_l.
     Returns the buffer that holds delta_{last-1} (when last = 2: delta_1).
     """
@@ -372,9 +431,7 @@ cdef double* _backward1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_la
             a_off -= n_in
             a_prev = acts + a_off
             mlpk_rows_backprop(W, n_in, n_out, delta, a_prev, eta, keep, spare)
-            for i in range(n_in):
-                a = a_prev[i]
-                spare[i] *= a * (1.0 - a)
+            mlpk_times_derivative(spare, a_prev, n_in, _unit(units, l - 1))
         else:
             mlpk_rows_backprop(W, n_in, n_out, delta, x, eta, keep, NULL)
         for j in range(n_out):
@@ -386,8 +443,9 @@ cdef double* _backward1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_la
 
 
 cdef void _step1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                   const double* x, const double* y, const mlp_train_options* o,
-                   mlp_epoch_stats* stats, double* work) noexcept nogil:
+                 const int* units, const double* x, const double* y,
+                 const mlp_train_options* o, mlp_epoch_stats* stats,
+                 double* work) noexcept nogil:
     """_step for a batch of one row without momentum, in plain loops (faster than BLAS at
     this size)"""
     cdef Py_ssize_t nL = sizes[n_layers]
@@ -395,17 +453,17 @@ cdef void _step1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
     cdef double* acts = work
     cdef double* delta = work + _acts_size(sizes, n_layers, 1)
     cdef double* a_L = delta - nL
-    _forward(params, sizes, n_layers, x, 1, acts)
+    _forward(params, sizes, n_layers, units, x, 1, acts)
     stats.correct += _correct(a_L, y, 1, nL)
-    stats.cost += _output_delta(a_L, y, nL, delta, o.cost)
-    _backward1(params, sizes, n_layers, x, acts, delta, delta + wmax, o.eta,
+    stats.cost += _output_delta(a_L, y, nL, delta, o.cost, _unit(units, n_layers))
+    _backward1(params, sizes, n_layers, units, x, acts, delta, delta + wmax, o.eta,
                1.0 - o.eta * o.weight_decay, 1)
 
 
 cdef void _epoch1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                  const double* x, const double* y, const Py_ssize_t* order, Py_ssize_t n,
-                  const mlp_train_options* o, mlp_epoch_stats* stats, double* work,
-                  Py_ssize_t* bad_row) noexcept nogil:
+                  const int* units, const double* x, const double* y,
+                  const Py_ssize_t* order, Py_ssize_t n, const mlp_train_options* o,
+                  mlp_epoch_stats* stats, double* work, Py_ssize_t* bad_row) noexcept nogil:
     """An epoch of batches of one row without momentum, each step exactly _step1's, but
     with the first layer's update fused with the next row's first-layer sum (one pass over
     W_1 per row). That sum goes straight into a_1's place in acts, which the step no
@@ -435,12 +493,13 @@ cdef void _epoch1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
             bad_row[0] = order[k]
             return
         _finite_sums(xk, 1, n0, W1, n1, acts)
-        mlpk_bias_sigmoid(b1, acts, 1, n1)
-        _forward(params, sizes, L, xk, 1, acts, 2)
+        mlpk_bias_activate(b1, acts, 1, n1, _unit(units, 1))
+        _forward(params, sizes, L, units, xk, 1, acts, 2)
         stats.correct += _correct(a_L, yk, 1, nL)
-        stats.cost += _output_delta(a_L, yk, nL, delta, o.cost)
+        stats.cost += _output_delta(a_L, yk, nL, delta, o.cost, _unit(units, L))
         if L > 1:
-            d1 = _backward1(params, sizes, L, xk, acts, delta, delta + wmax, eta, keep, 2)
+            d1 = _backward1(params, sizes, L, units, xk, acts, delta, delta + wmax, eta,
+                            keep, 2)
         else:
             d1 = delta
         for j in range(n1):
@@ -472,35 +531,64 @@ cdef void _momentum_step(double* params, double* velocity, const double* grad,
         start += sizes[l]
 
 
-cdef void _step(double* params, double* velocity, const Py_ssize_t* sizes,
-                Py_ssize_t n_layers, const double* x, const double* y, Py_ssize_t m,
-                const mlp_train_options* o, mlp_epoch_stats* stats, double* grad,
-                double* work) noexcept nogil:
+cdef void _adam_step(double* params, mlp_optimizer_state* state, const double* grad,
+                     const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                     const mlp_train_options* o) noexcept nogil:
+    """t += 1; g = grad + weight_decay W (biases: grad); m := b1 m + (1 - b1) g;
+    v := b2 v + (1 - b2) g^2; params -= eta sqrt(1 - b2^t)/(1 - b1^t) m / (sqrt(v) + eps)"""
+    cdef Py_ssize_t l, n_w, start = 0
+    cdef double t, alpha
+    state.t += 1
+    t = <double>state.t
+    alpha = o.eta * sqrt(1.0 - pow(o.beta2, t)) / (1.0 - pow(o.beta1, t))
+    for l in range(1, n_layers + 1):
+        n_w = sizes[l - 1] * sizes[l]
+        mlpk_adam_step(params + start, state.m + start, state.v + start, grad + start, n_w,
+                       o.beta1, o.beta2, alpha, o.epsilon, o.weight_decay)
+        start += n_w
+        mlpk_adam_step(params + start, state.m + start, state.v + start, grad + start,
+                       sizes[l], o.beta1, o.beta2, alpha, o.epsilon, 0.0)
+        start += sizes[l]
+
+
+cdef inline bint _plain(const mlp_train_options* o) noexcept nogil:
+    """SGD without momentum: the step is fused into the backward pass."""
+    return o.optimizer == MLP_SGD and o.momentum == 0.0
+
+
+cdef void _step(double* params, mlp_optimizer_state* state, const Py_ssize_t* sizes,
+                Py_ssize_t n_layers, const int* units, const double* x, const double* y,
+                Py_ssize_t m, const mlp_train_options* o, mlp_epoch_stats* stats,
+                double* grad, double* work) noexcept nogil:
     """One step on a batch of m rows (see mlp_train_epoch); adds the rows' C and correct
     count, measured before the step, to stats. grad: mlp_n_params doubles, used with
-    momentum only."""
+    momentum and Adam only."""
     cdef Py_ssize_t nL = sizes[n_layers]
     cdef double* acts = work
     cdef double* delta_work = acts + _acts_size(sizes, n_layers, m)
-    if m == 1 and o.momentum == 0.0:
-        _step1(params, sizes, n_layers, x, y, o, stats, work)
+    if m == 1 and _plain(o):
+        _step1(params, sizes, n_layers, units, x, y, o, stats, work)
         return
-    _forward(params, sizes, n_layers, x, m, acts)
+    _forward(params, sizes, n_layers, units, x, m, acts)
     stats.correct += _correct(delta_work - m * nL, y, m, nL)
-    if o.momentum == 0.0:
-        stats.cost += _backprop(params, sizes, n_layers, x, y, m, acts, delta_work, params,
-                                -o.eta / <double>m, 1.0 - o.eta * o.weight_decay, 1.0,
-                                o.cost)
+    if _plain(o):
+        stats.cost += _backprop(params, sizes, n_layers, units, x, y, m, acts, delta_work,
+                                params, -o.eta / <double>m, 1.0 - o.eta * o.weight_decay,
+                                1.0, o.cost)
+        return
+    stats.cost += _backprop(params, sizes, n_layers, units, x, y, m, acts, delta_work, grad,
+                            1.0 / <double>m, 0.0, 0.0, o.cost)
+    if o.optimizer == MLP_ADAM:
+        _adam_step(params, state, grad, sizes, n_layers, o)
     else:
-        stats.cost += _backprop(params, sizes, n_layers, x, y, m, acts, delta_work, grad,
-                                1.0 / <double>m, 0.0, 0.0, o.cost)
-        _momentum_step(params, velocity, grad, sizes, n_layers, o)
+        _momentum_step(params, state.velocity, grad, sizes, n_layers, o)
 
 
-cdef void _train_epoch(double* params, double* velocity, const Py_ssize_t* sizes,
-                       Py_ssize_t n_layers, const double* x, const double* y,
-                       const Py_ssize_t* order, Py_ssize_t n, Py_ssize_t batch,
-                       const mlp_train_options* o, mlp_epoch_stats* stats, double* work,
+cdef void _train_epoch(double* params, mlp_optimizer_state* state,
+                       const Py_ssize_t* sizes, Py_ssize_t n_layers, const int* units,
+                       const double* x, const double* y, const Py_ssize_t* order,
+                       Py_ssize_t n, Py_ssize_t batch, const mlp_train_options* o,
+                       mlp_epoch_stats* stats, double* work,
                        Py_ssize_t* bad_row) noexcept nogil:
     """One epoch over the rows order[0..n) in mini-batches of `batch` (see mlp_train_epoch).
 
@@ -516,8 +604,9 @@ cdef void _train_epoch(double* params, double* velocity, const Py_ssize_t* sizes
     cdef double* step_work = grad + mlp_n_params(sizes, n_layers)
     stats.cost = 0.0
     stats.correct = 0
-    if batch == 1 and o.momentum == 0.0:
-        _epoch1(params, sizes, n_layers, x, y, order, n, o, stats, step_work, bad_row)
+    if batch == 1 and _plain(o):
+        _epoch1(params, sizes, n_layers, units, x, y, order, n, o, stats, step_work,
+                bad_row)
         return
     start = 0
     while start < n:
@@ -533,25 +622,34 @@ cdef void _train_epoch(double* params, double* velocity, const Py_ssize_t* sizes
             # one at a time, between copies, so as not to stall on a burst of misses
             if start + m + i < n:
                 mlpk_prefetch_rows(x, order + start + m + i, 1, n0)
-        _step(params, velocity, sizes, n_layers, xb, yb, m, o, stats, grad, step_work)
+        _step(params, state, sizes, n_layers, units, xb, yb, m, o, stats, grad, step_work)
         start += m
 
 
-cdef bint _bad_options(const mlp_train_options* o, const double* velocity) noexcept nogil:
-    return not (o.eta > 0.0 and o.eta <= DBL_MAX
-                and (o.cost == MLP_QUADRATIC or o.cost == MLP_CROSS_ENTROPY)
-                and o.weight_decay >= 0.0 and o.weight_decay <= DBL_MAX
-                and o.momentum >= 0.0 and o.momentum < 1.0
-                and (o.momentum == 0.0 or velocity != NULL))
+cdef bint _bad_options(const mlp_train_options* o,
+                       const mlp_optimizer_state* state) noexcept nogil:
+    """Whether an option is out of range, or a state buffer the options use is missing."""
+    if not (o.eta > 0.0 and o.eta <= DBL_MAX
+            and (o.cost == MLP_QUADRATIC or o.cost == MLP_CROSS_ENTROPY)
+            and o.weight_decay >= 0.0 and o.weight_decay <= DBL_MAX):
+        return True
+    if o.optimizer == MLP_SGD:
+        return not (o.momentum >= 0.0 and o.momentum < 1.0
+                    and (o.momentum == 0.0 or (state != NULL and state.velocity != NULL)))
+    if o.optimizer == MLP_ADAM:
+        return not (o.momentum == 0.0 and o.nesterov == 0
+                    and o.beta1 >= 0.0 and o.beta1 < 1.0 and o.beta2 >= 0.0
+                    and o.beta2 < 1.0 and o.epsilon > 0.0 and o.epsilon <= DBL_MAX
+                    and state != NULL and state.m != NULL and state.v != NULL
+                    and state.t >= 0)
+    return True
 
 
-cdef inline mlp_train_options _plain_sgd(double eta) noexcept nogil:
+cdef inline mlp_train_options _plain_sgd(double eta, int cost) noexcept nogil:
     cdef mlp_train_options o
+    memset(&o, 0, sizeof(o))
     o.eta = eta
-    o.cost = MLP_QUADRATIC
-    o.weight_decay = 0.0
-    o.momentum = 0.0
-    o.nesterov = 0
+    o.cost = cost
     return o
 
 
@@ -599,7 +697,7 @@ cdef void mlp_sigmoid(double* x, Py_ssize_t n) noexcept nogil:
 
 
 cdef int mlp_predict(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                     const double* x, Py_ssize_t n, double* out,
+                     const int* activations, const double* x, Py_ssize_t n, double* out,
                      double* work, Py_ssize_t block) noexcept nogil:
     """out := a_L(x), block by block"""
     cdef Py_ssize_t start, m, l, n_in, n_out, half
@@ -610,6 +708,8 @@ cdef int mlp_predict(const double* params, const Py_ssize_t* sizes, Py_ssize_t n
         return MLP_ERR_SIZES
     if n < 0 or _bad_block(block):
         return MLP_ERR_ROWS
+    if _bad_units(activations, n_layers, _default_cost(activations, n_layers)):
+        return MLP_ERR_ACTIVATION
     half = block * _max_width(sizes, 1, n_layers - 1)
     start = 0
     while start < n:
@@ -623,7 +723,8 @@ cdef int mlp_predict(const double* params, const Py_ssize_t* sizes, Py_ssize_t n
                 a_out = out + start * n_out
             else:
                 a_out = work + (l % 2) * half
-            _layer(a_in, m, n_in, p, p + n_in * n_out, n_out, a_out)
+            _layer(a_in, m, n_in, p, p + n_in * n_out, n_out, a_out,
+                   _unit(activations, l))
             p += n_in * n_out + n_out
             a_in = a_out
         start += m
@@ -631,8 +732,9 @@ cdef int mlp_predict(const double* params, const Py_ssize_t* sizes, Py_ssize_t n
 
 
 cdef double _gradient(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                      const double* x, const double* y, Py_ssize_t n, double* out,
-                      double alpha, int cost, double* work, Py_ssize_t block) noexcept nogil:
+                      const int* units, const double* x, const double* y, Py_ssize_t n,
+                      double* out, double alpha, int cost, double* work,
+                      Py_ssize_t block) noexcept nogil:
     """out := out + alpha sum_rows dC/dparams over n rows; returns sum_rows C"""
     cdef Py_ssize_t start = 0, m
     cdef Py_ssize_t n0 = sizes[0], nL = sizes[n_layers]
@@ -641,60 +743,68 @@ cdef double _gradient(const double* params, const Py_ssize_t* sizes, Py_ssize_t 
     cdef double total = 0.0
     while start < n:
         m = min(block, n - start)
-        _forward(params, sizes, n_layers, x + start * n0, m, acts)
-        total += _backprop(params, sizes, n_layers, x + start * n0, y + start * nL, m,
-                           acts, delta_work, out, alpha, 1.0, 1.0, cost)
+        _forward(params, sizes, n_layers, units, x + start * n0, m, acts)
+        total += _backprop(params, sizes, n_layers, units, x + start * n0, y + start * nL,
+                           m, acts, delta_work, out, alpha, 1.0, 1.0, cost)
         start += m
     return total
 
 
 cdef int mlp_gradient(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                      const double* x, const double* y, Py_ssize_t n,
-                      double* out, double alpha, double* cost,
+                      const int* activations, const double* x, const double* y,
+                      Py_ssize_t n, int cost, double* out, double alpha, double* cost_sum,
                       double* work, Py_ssize_t block) noexcept nogil:
-    """out := out + alpha sum_rows dC/dparams over n rows; *cost := sum_rows C"""
+    """out := out + alpha sum_rows dC/dparams over n rows; *cost_sum := sum_rows C"""
     cdef double total
     if _bad_sizes(sizes, n_layers):
         return MLP_ERR_SIZES
     if n < 0 or _bad_block(block):
         return MLP_ERR_ROWS
-    total = _gradient(params, sizes, n_layers, x, y, n, out, alpha, MLP_QUADRATIC, work,
+    if _bad_units(activations, n_layers, cost):
+        return MLP_ERR_ACTIVATION
+    total = _gradient(params, sizes, n_layers, activations, x, y, n, out, alpha, cost, work,
                       block)
-    if cost != NULL:
-        cost[0] = total
+    if cost_sum != NULL:
+        cost_sum[0] = total
     return MLP_OK
 
 
 cdef int mlp_sgd_step(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                      const double* x, const double* y, Py_ssize_t m, double eta,
-                      double* cost, double* work) noexcept nogil:
+                      const int* activations, const double* x, const double* y,
+                      Py_ssize_t m, double eta, double* cost, double* work) noexcept nogil:
     """params -= eta/m sum_rows dC/dparams; *cost := sum_rows C before the step"""
-    cdef mlp_train_options o = _plain_sgd(eta)
+    cdef mlp_train_options o
     cdef mlp_epoch_stats stats
     if _bad_sizes(sizes, n_layers):
         return MLP_ERR_SIZES
     if _bad_block(m):
         return MLP_ERR_ROWS
+    o = _plain_sgd(eta, _default_cost(activations, n_layers))
+    if _bad_units(activations, n_layers, o.cost):
+        return MLP_ERR_ACTIVATION
     if _bad_options(&o, NULL):
         return MLP_ERR_OPTIONS
     stats.cost = 0.0
     stats.correct = 0
-    _step(params, NULL, sizes, n_layers, x, y, m, &o, &stats, NULL, work)
+    _step(params, NULL, sizes, n_layers, activations, x, y, m, &o, &stats, NULL, work)
     if cost != NULL:
         cost[0] = stats.cost
     return MLP_OK
 
 
-cdef int _epoch_status(const Py_ssize_t* sizes, Py_ssize_t n_layers, Py_ssize_t rows,
-                       const Py_ssize_t* order, Py_ssize_t n, Py_ssize_t batch,
-                       const mlp_train_options* o, const double* velocity) noexcept nogil:
+cdef int _epoch_status(const Py_ssize_t* sizes, Py_ssize_t n_layers, const int* activations,
+                       Py_ssize_t rows, const Py_ssize_t* order, Py_ssize_t n,
+                       Py_ssize_t batch, const mlp_train_options* o,
+                       const mlp_optimizer_state* state) noexcept nogil:
     cdef Py_ssize_t i
     if _bad_sizes(sizes, n_layers):
         return MLP_ERR_SIZES
     if n < 0 or rows < 0 or _bad_block(batch):
         return MLP_ERR_ROWS
-    if _bad_options(o, velocity):
+    if _bad_options(o, state):
         return MLP_ERR_OPTIONS
+    if _bad_units(activations, n_layers, o.cost):
+        return MLP_ERR_ACTIVATION
     for i in range(n):
         if order[i] < 0 or order[i] >= rows:
             return MLP_ERR_ORDER
@@ -702,35 +812,41 @@ cdef int _epoch_status(const Py_ssize_t* sizes, Py_ssize_t n_layers, Py_ssize_t 
 
 
 cdef int mlp_sgd_epoch(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                       const double* x, const double* y, Py_ssize_t rows,
-                       const Py_ssize_t* order, Py_ssize_t n, Py_ssize_t batch, double eta,
-                       double* cost, double* work) noexcept nogil:
+                       const int* activations, const double* x, const double* y,
+                       Py_ssize_t rows, const Py_ssize_t* order, Py_ssize_t n,
+                       Py_ssize_t batch, double eta, double* cost,
+                       double* work) noexcept nogil:
     """for each mini-batch B of order: params -= eta/|B| sum_B dC/dparams"""
-    cdef mlp_train_options o = _plain_sgd(eta)
+    cdef mlp_train_options o
     cdef mlp_epoch_stats stats
-    cdef int status = _epoch_status(sizes, n_layers, rows, order, n, batch, &o, NULL)
+    cdef int status = MLP_ERR_SIZES
+    if not _bad_sizes(sizes, n_layers):
+        o = _plain_sgd(eta, _default_cost(activations, n_layers))
+        status = _epoch_status(sizes, n_layers, activations, rows, order, n, batch, &o,
+                               NULL)
     if status != MLP_OK:
         return status
-    _train_epoch(params, NULL, sizes, n_layers, x, y, order, n, batch, &o, &stats, work,
-                 NULL)
+    _train_epoch(params, NULL, sizes, n_layers, activations, x, y, order, n, batch, &o,
+                 &stats, work, NULL)
     if cost != NULL:
         cost[0] = stats.cost
     return MLP_OK
 
 
-cdef int mlp_train_epoch(double* params, double* velocity, const Py_ssize_t* sizes,
-                         Py_ssize_t n_layers, const double* x, const double* y,
+cdef int mlp_train_epoch(double* params, mlp_optimizer_state* state,
+                         const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                         const int* activations, const double* x, const double* y,
                          Py_ssize_t rows, const Py_ssize_t* order, Py_ssize_t n,
                          Py_ssize_t batch, const mlp_train_options* options,
                          mlp_epoch_stats* stats, double* work) noexcept nogil:
-    """mlp_sgd_epoch with cost, L2, momentum and Nesterov options"""
+    """mlp_sgd_epoch with the cost, L2, momentum, Nesterov and Adam options"""
     cdef mlp_epoch_stats local
-    cdef int status = _epoch_status(sizes, n_layers, rows, order, n, batch, options,
-                                    velocity)
+    cdef int status = _epoch_status(sizes, n_layers, activations, rows, order, n, batch,
+                                    options, state)
     if status != MLP_OK:
         return status
-    _train_epoch(params, velocity, sizes, n_layers, x, y, order, n, batch, options,
-                 stats if stats != NULL else &local, work, NULL)
+    _train_epoch(params, state, sizes, n_layers, activations, x, y, order, n, batch,
+                 options, stats if stats != NULL else &local, work, NULL)
     return MLP_OK
 
 
@@ -859,7 +975,13 @@ cdef int _check(int status, str rows_name) except -1:
     if status == MLP_ERR_OPTIONS:
         raise ValueError("an option is out of range: eta must be finite and > 0, cost "
                          "quadratic or cross-entropy, weight_decay finite and >= 0, "
-                         "momentum in [0, 1) with a velocity buffer")
+                         "momentum in [0, 1) with a velocity buffer; with Adam, momentum "
+                         "0, beta1 and beta2 in [0, 1), epsilon > 0 and m, v buffers")
+    if status == MLP_ERR_ACTIVATION:
+        raise ValueError("activations: a layer has an activation it cannot have (tanh and "
+                         "relu are for hidden layers, softmax for the output), or the cost "
+                         "does not go with the output (quadratic: sigmoid or identity; "
+                         "cross-entropy: sigmoid or softmax)")
     if status != MLP_OK:
         raise ValueError(f"invalid sizes (status {status})")
     return 0
@@ -941,15 +1063,69 @@ def kernel_levels():
     return _LEVELS[:mlpk_best_level() + 1]
 
 
+cdef const int* _units_of(const int[::1] activations, Py_ssize_t L) except? NULL:
+    """The activation codes' buffer, checked: aligned, one per layer (empty: NULL, every
+    layer a sigmoid)."""
+    if activations.shape[0] == 0:
+        return NULL
+    _check_address(&activations[0], sizeof(int), "activations")
+    if activations.shape[0] != L:
+        raise ValueError(f"activations has {activations.shape[0]} entries, one per layer "
+                         f"({L}) expected")
+    return &activations[0]
+
+
+cdef mlp_train_options _options(double eta, int cost, double weight_decay, double momentum,
+                                bint nesterov, int optimizer, double beta1, double beta2,
+                                double epsilon):
+    cdef mlp_train_options o
+    memset(&o, 0, sizeof(o))
+    o.eta = eta
+    o.cost = cost
+    o.weight_decay = weight_decay
+    o.momentum = momentum
+    o.nesterov = nesterov
+    o.optimizer = optimizer
+    o.beta1 = beta1
+    o.beta2 = beta2
+    o.epsilon = epsilon
+    return o
+
+
+cdef int _state(mlp_optimizer_state* st, double[::1] state, Py_ssize_t n, int optimizer,
+                double momentum, long long t) except -1:
+    """st := the optimizer buffers in ``state``: Adam's m and v (2 n doubles, m first),
+    momentum's velocity (n), or none (empty)."""
+    memset(st, 0, sizeof(mlp_optimizer_state))
+    st.t = t
+    _aligned(state, "state")
+    if state.shape[0] == 0:
+        return 0
+    if optimizer == MLP_ADAM:
+        if state.shape[0] != 2 * n:
+            raise ValueError(f"state has {state.shape[0]} entries; Adam's m and v need "
+                             f"{2 * n}")
+        st.m = &state[0]
+        st.v = &state[n]
+    elif momentum != 0.0:
+        if state.shape[0] != n:
+            raise ValueError(f"state has {state.shape[0]} entries; the velocity needs {n}")
+        st.velocity = &state[0]
+    return 0
+
+
 def predict(const double[::1] params, const Py_ssize_t[::1] sizes,
-            const double[:, ::1] x, double[:, ::1] out, double[::1] work,
-            Py_ssize_t block, bint check_finite=False, ParamLock lock=None):
-    """out := a_L(x). Returns -1, or with ``check_finite`` the first row of x holding NaN
-    or infinity (each block is checked just before it is used, while it is in cache; the
-    rows of out from that block on are not written)."""
+            const int[::1] activations, const double[:, ::1] x, double[:, ::1] out,
+            double[::1] work, Py_ssize_t block, bint check_finite=False,
+            ParamLock lock=None):
+    """out := a_L(x). activations: one mlp_activation per layer (empty: all sigmoid).
+    Returns -1, or with ``check_finite`` the first row of x holding NaN or infinity (each
+    block is checked just before it is used, while it is in cache; the rows of out from
+    that block on are not written)."""
     cdef Py_ssize_t L = _layers(sizes)
     cdef Py_ssize_t n = x.shape[0], n0 = sizes[0], start = 0, m, i, bad = -1
     cdef int status = MLP_OK
+    cdef const int* units = _units_of(activations, L)
     _aligned(params, "params")
     _aligned_rows(x, "x")
     _aligned_rows(out, "out")
@@ -958,12 +1134,14 @@ def predict(const double[::1] params, const Py_ssize_t[::1] sizes,
     _check_matrix(n, x.shape[1], n, n0, "x")
     _check_matrix(out.shape[0], out.shape[1], n, sizes[L], "out")
     _check_work(work.shape[0], mlp_predict_work_size(&sizes[0], L, block), "block")
+    if _bad_units(units, L, _default_cost(units, L)):
+        _check(MLP_ERR_ACTIVATION, "block")
     if n == 0:
         return -1
     with nogil:
         _lock(lock, False)
         if not check_finite:
-            status = mlp_predict(&params[0], &sizes[0], L, &x[0, 0], n, &out[0, 0],
+            status = mlp_predict(&params[0], &sizes[0], L, units, &x[0, 0], n, &out[0, 0],
                                  _ptr(work), block)
         else:
             while start < n and status == MLP_OK:
@@ -974,7 +1152,7 @@ def predict(const double[::1] params, const Py_ssize_t[::1] sizes,
                             bad = i
                             break
                     break
-                status = mlp_predict(&params[0], &sizes[0], L, &x[start, 0], m,
+                status = mlp_predict(&params[0], &sizes[0], L, units, &x[start, 0], m,
                                      &out[start, 0], _ptr(work), block)
                 start += m
         _unlock(lock, False)
@@ -983,13 +1161,15 @@ def predict(const double[::1] params, const Py_ssize_t[::1] sizes,
 
 
 def gradient(const double[::1] params, const Py_ssize_t[::1] sizes,
-             const double[:, ::1] x, const double[:, ::1] y,
+             const int[::1] activations, const double[:, ::1] x, const double[:, ::1] y,
              double[::1] out, double alpha, double[::1] work, Py_ssize_t block,
              int cost=MLP_QUADRATIC, ParamLock lock=None):
-    """out := out + alpha sum_rows dC/dparams; returns sum_rows C. cost: an mlp_cost."""
+    """out := out + alpha sum_rows dC/dparams; returns sum_rows C. cost: an mlp_cost that
+    goes with the output."""
     cdef Py_ssize_t L = _layers(sizes)
     cdef Py_ssize_t n = x.shape[0]
     cdef double total = 0.0
+    cdef const int* units = _units_of(activations, L)
     _aligned(params, "params")
     _aligned_rows(x, "x")
     _aligned_rows(y, "y")
@@ -1003,100 +1183,99 @@ def gradient(const double[::1] params, const Py_ssize_t[::1] sizes,
     _check_work(work.shape[0], mlp_gradient_work_size(&sizes[0], L, block), "block")
     if cost != MLP_QUADRATIC and cost != MLP_CROSS_ENTROPY:
         raise ValueError(f"cost must be an mlp_cost (0 or 1), got {cost}")
+    if _bad_units(units, L, cost):
+        _check(MLP_ERR_ACTIVATION, "block")
     if n == 0:
         return 0.0
     with nogil:
         _lock(lock, False)
-        total = _gradient(&params[0], &sizes[0], L, &x[0, 0], &y[0, 0], n, &out[0], alpha,
-                          cost, &work[0], block)
+        total = _gradient(&params[0], &sizes[0], L, units, &x[0, 0], &y[0, 0], n, &out[0],
+                          alpha, cost, &work[0], block)
         _unlock(lock, False)
     return total
 
 
-def train_epoch(double[::1] params, double[::1] velocity, const Py_ssize_t[::1] sizes,
-                const double[:, ::1] x, const double[:, ::1] y,
+def train_epoch(double[::1] params, double[::1] state, const Py_ssize_t[::1] sizes,
+                const int[::1] activations, const double[:, ::1] x, const double[:, ::1] y,
                 const Py_ssize_t[::1] order, Py_ssize_t batch, double eta,
                 double[::1] work, *, int cost=MLP_QUADRATIC, double weight_decay=0.0,
-                double momentum=0.0, bint nesterov=False, bint check_finite=False,
-                ParamLock lock=None):
-    """One epoch over the rows ``order`` (mlp_train_epoch). ``velocity`` may be empty when
-    momentum is 0. Returns ``(cost, correct, bad_row)``: the sum of C and the count of
-    rows whose largest output is at their largest target, each measured before its
-    mini-batch's step, and -1, or with ``check_finite`` the first row of x holding NaN
-    or infinity, which stopped the pass before its mini-batch's step."""
+                double momentum=0.0, bint nesterov=False, int optimizer=MLP_SGD,
+                double beta1=0.9, double beta2=0.999, double epsilon=1e-8,
+                long long t=0, bint check_finite=False, ParamLock lock=None):
+    """One epoch over the rows ``order`` (mlp_train_epoch). ``state``: Adam's m and v (2
+    n_params, m first), momentum's velocity (n_params), or empty for plain SGD; ``t``:
+    Adam's steps so far. Returns ``(cost, correct, bad_row, t)``: the sum of C and the
+    count of rows whose largest output is at their largest target, each measured before
+    its mini-batch's step; -1, or with ``check_finite`` the first row of x holding NaN or
+    infinity, which stopped the pass before its mini-batch's step; and Adam's steps after
+    the epoch."""
     cdef Py_ssize_t L = _layers(sizes)
     cdef Py_ssize_t rows = x.shape[0], n = order.shape[0], bad = -1
-    cdef mlp_train_options o
+    cdef mlp_train_options o = _options(eta, cost, weight_decay, momentum, nesterov,
+                                        optimizer, beta1, beta2, epsilon)
+    cdef mlp_optimizer_state st
     cdef mlp_epoch_stats stats
     cdef int status
-    cdef double* v = _ptr(velocity)
-    o.eta = eta
-    o.cost = cost
-    o.weight_decay = weight_decay
-    o.momentum = momentum
-    o.nesterov = nesterov
+    cdef const int* units = _units_of(activations, L)
     stats.cost = 0.0
     stats.correct = 0
     _aligned(params, "params")
-    _aligned(velocity, "velocity")
     _aligned_rows(x, "x")
     _aligned_rows(y, "y")
     _aligned_indices(order, "order")
     _aligned(work, "work")
     _check_params(params.shape[0], sizes, L)
-    if v != NULL and velocity.shape[0] != params.shape[0]:
-        raise ValueError(f"velocity has {velocity.shape[0]} entries, params has "
-                         f"{params.shape[0]}")
+    _state(&st, state, params.shape[0], optimizer, momentum, t)
     _check_matrix(rows, x.shape[1], rows, sizes[0], "x")
     _check_matrix(y.shape[0], y.shape[1], rows, sizes[L], "y")
     _check_work(work.shape[0], mlp_epoch_work_size(&sizes[0], L, batch), "batch")
     if n == 0:
-        return 0.0, 0, -1
+        return 0.0, 0, -1, t
     with nogil:
-        status = _epoch_status(&sizes[0], L, rows, &order[0], n, batch, &o, v)
+        status = _epoch_status(&sizes[0], L, units, rows, &order[0], n, batch, &o, &st)
         if status == MLP_OK:
             _lock(lock, True)
-            _train_epoch(&params[0], v, &sizes[0], L, &x[0, 0], &y[0, 0], &order[0], n,
-                         batch, &o, &stats, &work[0], &bad if check_finite else NULL)
+            _train_epoch(&params[0], &st, &sizes[0], L, units, &x[0, 0], &y[0, 0],
+                         &order[0], n, batch, &o, &stats, &work[0],
+                         &bad if check_finite else NULL)
             _unlock(lock, True)
     _check(status, "batch")
-    return stats.cost, stats.correct, bad
+    return stats.cost, stats.correct, bad, st.t
 
 
-def apply_step(double[::1] params, double[::1] velocity, const Py_ssize_t[::1] sizes,
+def apply_step(double[::1] params, double[::1] state, const Py_ssize_t[::1] sizes,
                double[::1] grad, Py_ssize_t m, double eta, *, double weight_decay=0.0,
-               double momentum=0.0, bint nesterov=False, ParamLock lock=None):
+               double momentum=0.0, bint nesterov=False, int optimizer=MLP_SGD,
+               double beta1=0.9, double beta2=0.999, double epsilon=1e-8, long long t=0,
+               ParamLock lock=None):
     """One step from ``grad``, the gradient summed over a mini-batch of ``m`` rows, by the
-    epoch's own update rule (see mlp_train_epoch): with momentum 0,
+    epoch's own update rule (see mlp_train_epoch): plain SGD
     ``W := (1 - eta weight_decay) W - eta/m grad_W`` and ``b := b - eta/m grad_b``;
-    otherwise ``grad := grad / m`` (in place: grad is scratch) and the momentum step.
-    ``velocity`` may be empty when momentum is 0. Holds ``lock`` for writing."""
+    otherwise ``grad := grad / m`` (in place: grad is scratch) and the momentum or Adam
+    step. ``state`` as for ``train_epoch``. Holds ``lock`` for writing; returns Adam's
+    steps after this one (``t`` for SGD)."""
     cdef Py_ssize_t L = _layers(sizes)
     cdef Py_ssize_t l, k, n_w, start = 0, total
     cdef double alpha, keep, inv_m
     cdef double* p
     cdef const double* g
-    cdef mlp_train_options o
-    cdef double* v = _ptr(velocity)
-    o.eta = eta
-    o.cost = MLP_QUADRATIC
-    o.weight_decay = weight_decay
-    o.momentum = momentum
-    o.nesterov = nesterov
+    cdef mlp_train_options o = _options(eta, MLP_QUADRATIC, weight_decay, momentum,
+                                        nesterov, optimizer, beta1, beta2, epsilon)
+    cdef mlp_optimizer_state st
+    _aligned(params, "params")
+    _aligned(grad, "grad")
     _check_params(params.shape[0], sizes, L)
     if grad.shape[0] != params.shape[0]:
         raise ValueError(f"grad has {grad.shape[0]} entries, params has {params.shape[0]}")
     if m < 1:
         raise ValueError(f"m must be >= 1, got {m}")
-    if _bad_options(&o, v):
+    _state(&st, state, params.shape[0], optimizer, momentum, t)
+    if _bad_options(&o, &st):
         _check(MLP_ERR_OPTIONS, "m")
-    if v != NULL and velocity.shape[0] != params.shape[0]:
-        raise ValueError(f"velocity has {velocity.shape[0]} entries, params has "
-                         f"{params.shape[0]}")
     total = params.shape[0]
     with nogil:
         _lock(lock, True)
-        if momentum == 0.0:
+        if _plain(&o):
             # the plain step, as _backprop applies it with out = params
             alpha = -eta / <double>m
             keep = 1.0 - eta * weight_decay
@@ -1115,5 +1294,9 @@ def apply_step(double[::1] params, double[::1] velocity, const Py_ssize_t[::1] s
             inv_m = 1.0 / <double>m
             for k in range(total):
                 grad[k] *= inv_m
-            _momentum_step(&params[0], v, &grad[0], &sizes[0], L, &o)
+            if optimizer == MLP_ADAM:
+                _adam_step(&params[0], &st, &grad[0], &sizes[0], L, &o)
+            else:
+                _momentum_step(&params[0], st.velocity, &grad[0], &sizes[0], L, &o)
         _unlock(lock, True)
+    return st.t

@@ -244,6 +244,25 @@ static void mlpk_momentum_step(double *restrict p, double *restrict v,
     }
 }
 
+/* Adam's step over n parameters p with moments m, v and gradient g (Kingma and Ba's
+ * efficient form): g' = g + weight_decay p, m := beta1 m + (1 - beta1) g',
+ * v := beta2 v + (1 - beta2) g'^2, p -= alpha m / (sqrt(v) + epsilon), where alpha is
+ * eta sqrt(1 - beta2^t) / (1 - beta1^t) for this step t. */
+MLPK_CLONES
+static void mlpk_adam_step(double *restrict p, double *restrict m, double *restrict v,
+                           const double *restrict g, ptrdiff_t n, double beta1,
+                           double beta2, double alpha, double epsilon, double weight_decay)
+{
+    for (ptrdiff_t k = 0; k < n; ++k) {
+        const double gk = g[k] + weight_decay * p[k];
+        const double mk = beta1 * m[k] + (1.0 - beta1) * gk;
+        const double vk = beta2 * v[k] + (1.0 - beta2) * (gk * gk);
+        m[k] = mk;
+        v[k] = vk;
+        p[k] -= alpha * mk / (sqrt(vk) + epsilon);
+    }
+}
+
 /* 2^k for an integer-valued double k in [-1022, 1023], by placing k + 1023 in the
  * exponent field. */
 static inline double mlpk_pow2i(double k)
