@@ -74,6 +74,7 @@ from mlp._validation import (
 )
 from mlp.network import BLOCK_ROWS, MLP
 from mlp.options import STEP, StepOptions, check_options
+from mlp.options import eta as resolve_eta
 from mlp.training import History
 
 __all__ = ["BLOCK_ROWS", "fit", "partial_fit", "predict"]
@@ -303,6 +304,7 @@ def partial_fit(
     """
     _check_net(net)
     kwargs = _options(options, STEP, "partial_fit")
+    StepOptions.from_options(kwargs, net.output)  # the combination, before any training
     epochs = check_int(epochs, "epochs", 1)
     shuffle_chunks = check_bool(shuffle_chunks, "shuffle_chunks")
     rng = as_rng(seed)
@@ -343,7 +345,7 @@ def partial_fit(
                     correct += round(last["accuracy"] * (hi - lo))
                 else:
                     has_accuracy = False
-            record: dict[str, Any] = {"epoch": epoch, "eta": kwargs["eta"],
+            record: dict[str, Any] = {"epoch": epoch, "eta": resolve_eta(kwargs),
                                       "cost": cost / n}
             if has_accuracy and "accuracy" in last:
                 record["accuracy"] = correct / n
@@ -422,7 +424,8 @@ def _assemble(sizes: tuple[int, ...], *pieces: tuple[Array, Array]) -> tuple[Arr
 
 
 def _gradient_sum(
-    params: Array, sizes: NDArray[np.intp], x: Array, y: Array, cost: int
+    params: Array, sizes: NDArray[np.intp], units: NDArray[np.intc], x: Array, y: Array,
+    cost: int,
 ) -> tuple[Array, float]:
     """The summed gradient over the rows of ``x`` and the summed cost, by the compiled
     core."""
@@ -433,7 +436,7 @@ def _gradient_sum(
     block = min(n, BLOCK_ROWS)
     work = np.empty(_core.gradient_work_size(sizes, block))
     # params, x and y may arrive unaligned from the network's frames: aligned for the core
-    total = _core.gradient(as_kernel_array(params), sizes, as_kernel_array(x),
+    total = _core.gradient(as_kernel_array(params), sizes, units, as_kernel_array(x),
                            as_kernel_array(y), grad, 1.0, work, block, cost)
     return grad, total
 
@@ -444,9 +447,11 @@ class _ShardActor:
     through the scheduler (a few milliseconds less per step). With several threads on its
     worker it splits its rows among them (the core releases the GIL)."""
 
-    def __init__(self, shard: tuple[Array, Array], sizes: tuple[int, ...], threads: int):
+    def __init__(self, shard: tuple[Array, Array], sizes: tuple[int, ...],
+                 units: tuple[int, ...], threads: int):
         self.x, self.y = shard
         self.sizes = np.array(sizes, dtype=np.intp)
+        self.units = np.array(units, dtype=np.intc)
         self.threads = max(1, int(threads))
         self.pool: ThreadPoolExecutor | None = None
 
@@ -455,12 +460,12 @@ class _ShardActor:
         n = x.shape[0]
         parts = min(self.threads, max(1, n // _ROWS_PER_THREAD))
         if parts == 1:
-            return _gradient_sum(params, self.sizes, x, y, cost)
+            return _gradient_sum(params, self.sizes, self.units, x, y, cost)
         if self.pool is None:
             self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="mlp-gradient")
         cuts = [n * i // parts for i in range(parts + 1)]
         results = list(self.pool.map(
-            lambda i: _gradient_sum(params, self.sizes, x[cuts[i]:cuts[i + 1]],
+            lambda i: _gradient_sum(params, self.sizes, self.units, x[cuts[i]:cuts[i + 1]],
                                     y[cuts[i]:cuts[i + 1]], cost),
             range(parts)))
         grad, total = results[0]
@@ -481,8 +486,8 @@ class _Workers:
     from ``X``'s graph) and the step is retried."""
 
     def __init__(self, client: Any, shards: list[Any], homes: list[str],
-                 sizes: tuple[int, ...]):
-        self.client, self.shards, self.sizes = client, shards, sizes
+                 sizes: tuple[int, ...], units: tuple[int, ...]):
+        self.client, self.shards, self.sizes, self.units = client, shards, sizes, units
         self.homes = list(homes)
         self.futures: list[Any] = [None] * len(shards)
         self.actors: list[Any] = [None] * len(shards)
@@ -491,7 +496,8 @@ class _Workers:
     def _start(self, which: Any) -> None:
         nthreads = dict(self.client.nthreads())
         started = {j: self.client.submit(
-            _ShardActor, self.shards[j], self.sizes, nthreads.get(self.homes[j], 1),
+            _ShardActor, self.shards[j], self.sizes, self.units,
+            nthreads.get(self.homes[j], 1),
             actor=True, workers=[self.homes[j]], allow_other_workers=True)
             for j in which}
         for j, future in started.items():
@@ -672,7 +678,7 @@ def fit(
     """
     _check_net(net)
     opts = _options({**options, "batch_size": batch_size, "eta": eta}, STEP, "fit")
-    step = StepOptions.from_options(opts)
+    step = StepOptions.from_options(opts, net.output)
     epochs = check_int(epochs, "epochs", 0)
     shuffle = check_bool(shuffle, "shuffle")
     rng = as_rng(seed)
@@ -689,14 +695,15 @@ def fit(
     n = int(x.shape[0])
     layout = _Layout(n, min(step.batch_size, n), len(targets))
     pool = _Workers(client, _build_shards(client, x, y, layout, targets, net.sizes),
-                    targets, net.sizes)
+                    targets, net.sizes, tuple(int(u) for u in net.activation_codes))
     state = net.snapshot()
     try:
         net.prepare_optimizer(step, fresh=True)
         for epoch in range(1, epochs + 1):
             perms = [rng.permutation(int(layout.offsets[j, -1])) if shuffle else None
                      for j in range(layout.parts)]
-            history.append(_fit_epoch(net, pool, layout, perms, step, opts["eta"], epoch))
+            history.append(_fit_epoch(net, pool, layout, perms, step, resolve_eta(opts),
+                                      epoch))
     except KeyboardInterrupt as exc:
         history.stop_reason = "interrupted"
         exc.history = history  # type: ignore[attr-defined]

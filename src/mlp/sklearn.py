@@ -99,6 +99,11 @@ _PARAMETERS = ("hidden_layer_sizes", "epochs", "batch_size", "eta", "cost", "l2"
                "patience", "shuffle", "random_state", "verbose")
 
 
+#: The estimators keep the book's explicit defaults where mlp.MLP's now follow the optimizer
+#: and output (they train sigmoid networks by SGD).
+_BOOK = {"eta": 3.0, "cost": "quadratic"}
+
+
 def _default(name: str, overrides: dict[str, Any]) -> Any:
     if name in overrides:
         return overrides[name]
@@ -185,7 +190,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc, unused-ignore]
         return [n_in, *hidden, n_out]
 
     def _step_options(self) -> dict[str, Any]:
-        return {name: self._param(name) for name in STEP}
+        return {name: self._param(name) for name in STEP if name in _PARAMETERS}
 
     def _check_fit_params(self) -> None:
         """Check the parameters mlp does not check itself (it checks the rest, naming
@@ -346,7 +351,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc, unused-ign
 
     Parameters
     ----------"""
-        + _parameters_doc()
+        + _parameters_doc(**_BOOK)
         + """
     Attributes
     ----------
@@ -371,7 +376,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc, unused-ign
     """
     )
 
-    __init__ = _estimator_init()
+    __init__ = _estimator_init(**_BOOK)
 
     classes_: NDArray[Any]
 
@@ -526,7 +531,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc, unused-ignor
 
     Parameters
     ----------"""
-        + _parameters_doc(eta=1.0)
+        + _parameters_doc(**{**_BOOK, "eta": 1.0})
         + """
     Attributes
     ----------
@@ -565,7 +570,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc, unused-ignor
     """
     )
 
-    __init__ = _estimator_init(eta=1.0)
+    __init__ = _estimator_init(**{**_BOOK, "eta": 1.0})
 
     target_min_: Array
     target_max_: Array
