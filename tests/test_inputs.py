@@ -295,8 +295,20 @@ def test_core_functions_check_their_buffers():
     work = np.zeros(_core.epoch_work_size(sizes, 2))
     order = np.arange(5, dtype=np.intp)
     none = np.empty(0)
-    epoch = _core.train_epoch
+    units = np.array([_core.TANH, _core.SOFTMAX], dtype=np.intc)
+    sigmoids = np.zeros(2, dtype=np.intc)
+
+    def epoch(params, state, sizes, *args, units=sigmoids, **kwargs):
+        return _core.train_epoch(params, state, sizes, units, *args, **kwargs)
+
+    def predict(params, sizes, *args):
+        return _core.predict(params, sizes, sigmoids, *args)
+
+    def gradient(params, sizes, *args):
+        return _core.gradient(params, sizes, sigmoids, *args)
+
     epoch(params, none, sizes, x, y, order, 2, 0.1, work)  # a correct call is fine
+    epoch(params, none, sizes, x, y, order, 2, 0.1, work, units=units, cost=1)
 
     def odd(a):
         """a's values in a buffer that starts 1 byte past an aligned address"""
@@ -318,13 +330,29 @@ def test_core_functions_check_their_buffers():
         (lambda: epoch(params, none, sizes, x, y, order, 2, 0.1, work, momentum=0.5),
          "velocity"),
         (lambda: epoch(params, params[:-1].copy(), sizes, x, y, order, 2, 0.1, work,
-                       momentum=0.5), "velocity has"),
+                       momentum=0.5), "the velocity needs"),
+        (lambda: epoch(params, params.copy(), sizes, x, y, order, 2, 0.1, work,
+                       optimizer=_core.ADAM), "Adam's m and v need"),
+        (lambda: epoch(params, none, sizes, x, y, order, 2, 0.1, work,
+                       optimizer=_core.ADAM), "m, v buffers"),
+        (lambda: epoch(params, np.zeros(2 * params.size), sizes, x, y, order, 2, 0.1, work,
+                       optimizer=_core.ADAM, epsilon=0.0), "epsilon > 0"),
+        (lambda: epoch(params, none, sizes, x, y, order, 2, 0.1, work, units=units),
+         "does not go with the output"),
+        (lambda: epoch(params, none, sizes, x, y, order, 2, 0.1, work,
+                       units=units[::-1].copy(), cost=1), "tanh and relu are for hidden"),
+        (lambda: epoch(params, none, sizes, x, y, order, 2, 0.1, work,
+                       units=np.zeros(3, dtype=np.intc)), "activations has 3 entries"),
+        (lambda: epoch(params, none, sizes, x, y, order, 2, 0.1, work, units=odd(units)),
+         "activations is not aligned"),
+        (lambda: _core.predict(params, sizes, np.array([0, 9], dtype=np.intc), x,
+                               np.zeros((5, 2)), work, 2), "activations"),
         (lambda: epoch(params, none, sizes, x, y, order, 2, 0.1, work, cost=7), "cost"),
         (lambda: epoch(params, params.copy(), sizes, x, y, order, 2, 0.1, work,
                        momentum=1.0), "momentum"),
-        (lambda: _core.predict(params, sizes, x, np.zeros((5, 3)), work, 2), "out"),
-        (lambda: _core.predict(params, sizes, x, np.zeros((5, 2)), work[:0], 2), "work"),
-        (lambda: _core.gradient(params, sizes, x, y, params[:-1].copy(), 1.0, work, 2),
+        (lambda: predict(params, sizes, x, np.zeros((5, 3)), work, 2), "out"),
+        (lambda: predict(params, sizes, x, np.zeros((5, 2)), work[:0], 2), "work"),
+        (lambda: gradient(params, sizes, x, y, params[:-1].copy(), 1.0, work, 2),
          "out"),
         (lambda: _core.n_params(np.array([3], dtype=np.intp)), "sizes"),
         (lambda: _core.n_params(np.array([3, 0], dtype=np.intp)), "sizes[1]"),
@@ -332,7 +360,7 @@ def test_core_functions_check_their_buffers():
         (lambda: epoch(odd(params), none, sizes, x, y, order, 2, 0.1, work),
          "params is not aligned"),
         (lambda: epoch(params, odd(params), sizes, x, y, order, 2, 0.1, work, momentum=0.5),
-         "velocity is not aligned"),
+         "state is not aligned"),
         (lambda: epoch(params, none, odd(sizes), x, y, order, 2, 0.1, work),
          "sizes is not aligned"),
         (lambda: epoch(params, none, sizes, odd(x), y, order, 2, 0.1, work), "x is not aligned"),
@@ -341,23 +369,23 @@ def test_core_functions_check_their_buffers():
          "order is not aligned"),
         (lambda: epoch(params, none, sizes, x, y, order, 2, 0.1, odd(work)),
          "work is not aligned"),
-        (lambda: _core.predict(odd(params), sizes, x, np.zeros((5, 2)), work, 2),
+        (lambda: predict(odd(params), sizes, x, np.zeros((5, 2)), work, 2),
          "params is not aligned"),
-        (lambda: _core.predict(params, sizes, odd(x), np.zeros((5, 2)), work, 2),
+        (lambda: predict(params, sizes, odd(x), np.zeros((5, 2)), work, 2),
          "x is not aligned"),
-        (lambda: _core.predict(params, sizes, x, odd(np.zeros((5, 2))), work, 2),
+        (lambda: predict(params, sizes, x, odd(np.zeros((5, 2))), work, 2),
          "out is not aligned"),
-        (lambda: _core.predict(params, sizes, x, np.zeros((5, 2)), odd(work), 2),
+        (lambda: predict(params, sizes, x, np.zeros((5, 2)), odd(work), 2),
          "work is not aligned"),
-        (lambda: _core.gradient(odd(params), sizes, x, y, params.copy(), 1.0, work, 2),
+        (lambda: gradient(odd(params), sizes, x, y, params.copy(), 1.0, work, 2),
          "params is not aligned"),
-        (lambda: _core.gradient(params, sizes, odd(x), y, params.copy(), 1.0, work, 2),
+        (lambda: gradient(params, sizes, odd(x), y, params.copy(), 1.0, work, 2),
          "x is not aligned"),
-        (lambda: _core.gradient(params, sizes, x, odd(y), params.copy(), 1.0, work, 2),
+        (lambda: gradient(params, sizes, x, odd(y), params.copy(), 1.0, work, 2),
          "y is not aligned"),
-        (lambda: _core.gradient(params, sizes, x, y, odd(params), 1.0, work, 2),
+        (lambda: gradient(params, sizes, x, y, odd(params), 1.0, work, 2),
          "out is not aligned"),
-        (lambda: _core.gradient(params, sizes, x, y, params.copy(), 1.0, odd(work), 2),
+        (lambda: gradient(params, sizes, x, y, params.copy(), 1.0, odd(work), 2),
          "work is not aligned"),
         (lambda: _core.sigmoid(odd(x[0])), "x is not aligned"),
         (lambda: _core.all_finite(odd(x[0])), "x is not aligned"),

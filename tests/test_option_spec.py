@@ -22,6 +22,10 @@ BAD = {
     "batch_size": (0, ValueError),
     "eta": (float("nan"), ValueError),
     "cost": ("hinge", ValueError),
+    "optimizer": ("rmsprop", ValueError),
+    "beta1": (1.0, ValueError),
+    "beta2": (-0.1, ValueError),
+    "epsilon": (0.0, ValueError),
     "l2": (-1.0, ValueError),
     "momentum": (1.0, ValueError),
     "nesterov": (1, TypeError),
@@ -54,6 +58,17 @@ def test_each_check_names_its_option(name):
         check_options(FIT, {name: value}, "fit")
     option = OPTIONS[name]
     assert option.check(option.default, name) == option.default or name == "callbacks"
+
+
+def test_combinations_are_checked_against_the_network():
+    net = mlp.MLP([2, 3, 2], output="softmax", seed=0)
+    X, y = [[0.0, 1.0], [1.0, 0.0]], [0, 1]
+    with pytest.raises(ValueError, match="quadratic.*softmax output.*pairs that work"):
+        net.fit(X, y, cost="quadratic")
+    with pytest.raises(ValueError, match="momentum and nesterov are options of"):
+        net.fit(X, y, optimizer="adam", momentum=0.9)
+    with pytest.raises(ValueError, match="momentum and nesterov are options of"):
+        net.partial_fit(X, y, optimizer="adam", nesterov=True)
 
 
 @pytest.mark.parametrize("name", list(OPTIONS))
@@ -109,7 +124,9 @@ def test_command_line_flags_come_from_the_specification():
 
 def test_estimators_take_the_specified_defaults():
     sk = pytest.importorskip("mlp.sklearn")
-    for estimator, overrides in ((sk.MLPClassifier, {}), (sk.MLPRegressor, {"eta": 1.0})):
+    book = {"eta": 3.0, "cost": "quadratic"}  # the estimators keep the book's defaults
+    for estimator, overrides in ((sk.MLPClassifier, book),
+                                 (sk.MLPRegressor, {**book, "eta": 1.0})):
         params = estimator().get_params()
         for name in set(params) & set(OPTIONS):
             assert params[name] == overrides.get(name, OPTIONS[name].default), name
@@ -117,6 +134,7 @@ def test_estimators_take_the_specified_defaults():
                                               "validation_fraction", "random_state"}
         for name in set(params) & set(OPTIONS):
             assert " ".join(OPTIONS[name].doc.split()) in " ".join(estimator.__doc__.split())
+        assert set(params) & set(OPTIONS) >= {"epochs", "batch_size", "eta", "cost", "l2"}
 
 
 def test_estimator_init_stores_exactly_its_parameters():

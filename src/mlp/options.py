@@ -117,12 +117,6 @@ _LIST = (
            "theta -= eta sqrt(1-b2**t)/(1-b1**t) m / (sqrt(v) + epsilon)``, ``g`` as for "
            "momentum; its state carries over to ``partial_fit``.",
            cli=tuple(OPTIMIZERS)),
-    Option("beta1", 0.9, _real(0.0, 1.0, True), "Adam's decay of the first moment m.",
-           "float in [0, 1)", cli=float),
-    Option("beta2", 0.999, _real(0.0, 1.0, True), "Adam's decay of the second moment v.",
-           "float in [0, 1)", cli=float),
-    Option("epsilon", 1e-8, v.check_positive, "Adam's epsilon, added to sqrt(v).",
-           "float > 0", cli=float),
     Option("l2", 0.0, _real(0.0, math.inf, True),
            "L2 weight decay λ: the cost gains ``λ/(2n) Σ W²`` over the weights (not the "
            "biases).",
@@ -138,6 +132,12 @@ _LIST = (
            cli=float),
     Option("nesterov", False, v.check_bool,
            "Nesterov's momentum: ``θ ← θ + μ v - eta g``, with the new ``v``.", "bool", cli=bool),
+    Option("beta1", 0.9, _real(0.0, 1.0, True), "Adam's decay of the first moment m.",
+           "float in [0, 1)", cli=float),
+    Option("beta2", 0.999, _real(0.0, 1.0, True), "Adam's decay of the second moment v.",
+           "float in [0, 1)", cli=float),
+    Option("epsilon", 1e-8, v.check_positive, "Adam's epsilon, added to sqrt(v).",
+           "float > 0", cli=float),
     Option("schedule", "constant", check_schedule,
            "eta per epoch: ``\"constant\"``, ``\"halve\"`` (network2's rule), a "
            "``HalveOnPlateau``, or ``f(epoch) -> eta``.",
