@@ -32,7 +32,8 @@ A mini-batch of m of n rows steps with g = 1/m sum grad C (+ l2/n W for weights)
 
     SGD       w -= eta g;  momentum: v := mu v - eta g, w += v (Nesterov: w += mu v - eta g)
     Adam      t += 1; m := b1 m + (1-b1) g; v := b2 v + (1-b2) g^2;
-              alpha_t = eta sqrt(1 - b2^t) / (1 - b1^t); w -= alpha_t m / (sqrt(v) + epsilon)
+              alpha_t = eta sqrt(1 - b2^t) / (1 - b1^t);
+              w -= alpha_t m / (sqrt(v) + epsilon)
 """
 import math
 import sys

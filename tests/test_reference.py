@@ -31,7 +31,7 @@ def pair_id(pair):
     return f"{pair[0]}-{pair[1]}"
 
 
-def targets(rng, output, cost, n, k):
+def targets(rng, output, n, k):
     """Targets a cost is defined for: in [0, 1] for a sigmoid output, rows of
     probabilities (summing to 1, so that a - y is the gradient) for softmax, any real for
     identity."""
@@ -59,7 +59,7 @@ def problem(activations, output, cost, sizes=SIZES, n=6, seed=0, margin=1e-3):
         W = [rng.normal(0.0, 1.0 / math.sqrt(a), (a, b)) for a, b in zip(sizes, sizes[1:])]
         B = [rng.normal(0.0, 0.5, b) for b in sizes[1:]]
         X = rng.uniform(-1.0, 1.0, (n, sizes[0]))
-        Y = targets(rng, output, cost, n, sizes[-1])
+        Y = targets(rng, output, n, sizes[-1])
         W, B = ref.to_lists(W, B)
         X, Y = X.tolist(), Y.tolist()
         close = [abs(z) for x in X
@@ -336,8 +336,8 @@ def test_softmax_is_a_distribution_and_stable_for_huge_inputs():
     e = [math.exp(1), math.exp(2), math.exp(3)]
     assert ref.softmax([1.0, 2.0, 3.0]) == pytest.approx([v / sum(e) for v in e], rel=1e-15)
     # shifting every input changes nothing
-    assert ref.softmax([1001.0, 1002.0, 1003.0]) == pytest.approx(ref.softmax([1.0, 2.0, 3.0]),
-                                                                  rel=1e-12)
+    assert ref.softmax([1001.0, 1002.0, 1003.0]) == \
+        pytest.approx(ref.softmax([1.0, 2.0, 3.0]), rel=1e-12)
     rng = np.random.default_rng(0)
     for z in [[1000.0, 999.0, 0.0], [1e308, -1e308], [-1e308, -1e308, -1e308],
               [710.0, 0.0, -710.0], [0.0], *rng.normal(0, 30, (20, 7)).tolist()]:
