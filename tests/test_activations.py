@@ -20,6 +20,8 @@ import pytest
 import _reference as ref
 import mlp
 
+pytestmark = pytest.mark.kernels
+
 HIDDEN = ["sigmoid", "tanh", "relu", "identity", "mixed"]
 PAIRS = ref.PAIRS
 # Widths that reach the kernels' branches: whole vectors and tails, more than one chunk,
@@ -68,24 +70,9 @@ def problem(sizes, hidden, output, n=N, seed=0):
 
 
 def each_kernel_set():
-    """Run the body once per kernel set: the AVX-512 kernels (_avx512.h) if this CPU and
-    build have them, then the plain loops and BLAS (``restore_kernels`` puts the choice
-    back after each test)."""
-    from mlp import _core
-
-    for avx in ([True, False] if _core._avx512_kernels() else [False]):
-        _core._avx512_kernels(avx)
-        yield "avx512" if avx else "plain"
-
-
-@pytest.fixture(autouse=True)
-def restore_kernels():
-    """Each test ends with the kernel set it started with, even if it failed."""
-    from mlp import _core
-
-    was = _core._avx512_kernels()
-    yield
-    _core._avx512_kernels(was)
+    """The kernel level this process runs (the test of every level, test_kernel_levels.py,
+    runs these tests again at each level the machine has, through MLP_KERNELS)."""
+    yield mlp.kernel_level()
 
 
 def assert_params_equal(net, W, B, tol, what=""):
@@ -269,9 +256,15 @@ def test_activation_and_output_are_reported():
     assert mlp.MLP([3, 2], activation="tanh", seed=0).activation == ()
     assert mlp.MLP([3, 2], activation=[], seed=0).activation == ()
     assert mlp.MLP([3, 2], output="identity", seed=0).output == "identity"
-    # the choice does not change the initialisation
-    chosen = mlp.MLP([3, 4, 5, 2], activation=["relu", "tanh"], output="identity", seed=3)
+    # with a scheme given, the choice does not change the initialisation; "auto" (the
+    # default) gives layers of ReLU units He's scaling (weights N(0, 2/n_in), biases 0)
+    chosen = mlp.MLP([3, 4, 5, 2], activation=["relu", "tanh"], output="identity",
+                     init="scaled", seed=3)
     np.testing.assert_array_equal(chosen.params, mlp.MLP([3, 4, 5, 2], seed=3).params)
+    auto = mlp.MLP([3, 4, 5, 2], activation=["relu", "tanh"], seed=3)
+    he = np.random.default_rng(3).standard_normal((3, 4)) * np.sqrt(2.0 / 3)
+    np.testing.assert_array_equal(auto.weights[0], he)
+    np.testing.assert_array_equal(auto.biases[0], np.zeros(4))
 
 
 def test_from_weights_takes_and_reports_the_choice():

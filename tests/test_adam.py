@@ -20,6 +20,8 @@ import pytest
 import _reference as ref
 import mlp
 
+pytestmark = pytest.mark.kernels
+
 PAIRS = ref.PAIRS
 # (sizes, hidden activations): widths that reach the kernels' branches, one or two hidden
 # layers, a per-layer list.
@@ -57,24 +59,9 @@ def problem(sizes, hidden="sigmoid", output="sigmoid", n=N, seed=0):
 
 
 def each_kernel_set():
-    """Run the body once per kernel set: the AVX-512 kernels (_avx512.h) if this CPU and
-    build have them, then the plain loops and BLAS (``restore_kernels`` puts the choice
-    back after each test)."""
-    from mlp import _core
-
-    for avx in ([True, False] if _core._avx512_kernels() else [False]):
-        _core._avx512_kernels(avx)
-        yield "avx512" if avx else "plain"
-
-
-@pytest.fixture(autouse=True)
-def restore_kernels():
-    """Each test ends with the kernel set it started with, even if it failed."""
-    from mlp import _core
-
-    was = _core._avx512_kernels()
-    yield
-    _core._avx512_kernels(was)
+    """The kernel level this process runs (the test of every level, test_kernel_levels.py,
+    runs these tests again at each level the machine has, through MLP_KERNELS)."""
+    yield mlp.kernel_level()
 
 
 def assert_state_equal(a, b):

@@ -54,7 +54,7 @@ def test_kernel_tests_pass_at_every_level(level):
     env = dict(os.environ, MLP_KERNELS=level)
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rA", "-m",
-         "kernels", "tests/test_math.py"],
+         "kernels", "tests/test_math.py", "tests/test_activations.py", "tests/test_adam.py"],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     # it ran at that level (that test asserts kernel_level() == MLP_KERNELS), and ran the
