@@ -491,3 +491,20 @@ def test_hand_worked_example_tanh_and_identity():
     dW, db = net.gradient([[0.0]], [[1.0]])
     assert [w.tolist() for w in dW] == [[[0.0]], [[0.0]]]
     assert [b.tolist() for b in db] == [[-1.0], [-0.5]]
+
+
+def test_tanh_and_softmax_are_accurate_to_a_few_ulp_everywhere():
+    """The compiled tanh keeps its relative accuracy near 0 (where 1 - e^-2z would lose it)
+    and saturates cleanly; softmax keeps tiny probabilities (no 1 + expm1 shortcut)."""
+    net = mlp.MLP.from_weights([np.ones((1, 1)), np.ones((1, 1))], [np.zeros(1), np.zeros(1)],
+                               activation="tanh", output="identity")
+    z = np.concatenate([-np.logspace(-300, 1.5, 400), [0.0], np.logspace(-300, 1.5, 400),
+                        [-40.0, 40.0, -1e308, 1e308]])
+    got = net.predict(z[:, None])[:, 0]
+    np.testing.assert_allclose(got, np.tanh(z), rtol=4e-16, atol=0)
+    soft = mlp.MLP.from_weights([np.array([[1.0, 0.0, 0.0]])], [np.zeros(3)],
+                                output="softmax")
+    for t in (0.0, 1.0, 30.0, 700.0):
+        p = soft.predict([t])
+        want = np.exp(np.array([t, 0.0, 0.0]) - t)
+        np.testing.assert_allclose(p, want / want.sum(), rtol=4e-16, atol=0)

@@ -130,8 +130,12 @@ def targets(y, n_out=10):
 # --- predict -----------------------------------------------------------------------------
 
 
-def test_predict_is_net_predict_bit_for_bit(mdask, da, workers):
-    net = mlp.MLP([64, 30, 10], seed=0)
+@pytest.mark.parametrize("units", [{}, {"activation": "relu", "output": "softmax"},
+                                   {"activation": ["tanh", "identity"], "output": "identity"}])
+def test_predict_is_net_predict_bit_for_bit(mdask, da, workers, units):
+    sizes = [64, 30, 10] if "activation" not in units or units["activation"] == "relu" \
+        else [64, 30, 20, 10]
+    net = mlp.MLP(sizes, seed=0, **units)
     X = np.random.default_rng(0).random((5000, 64))
     expected = net.predict(X)
     # Row chunks in multiples of BLOCK_ROWS: the very same kernel calls, the same bits.
@@ -266,15 +270,17 @@ def test_predict_survives_a_killed_worker(mdask, da, workers):
 # --- partial_fit -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("options", [
-    {},
-    {"cost": "cross_entropy", "momentum": 0.9, "nesterov": True},
-    {"cost": "cross_entropy", "l2": 5.0, "momentum": 0.5},
+@pytest.mark.parametrize("units, options", [
+    ({}, {}),
+    ({}, {"cost": "cross_entropy", "momentum": 0.9, "nesterov": True}),
+    ({}, {"cost": "cross_entropy", "l2": 5.0, "momentum": 0.5}),
+    ({"activation": "relu", "output": "softmax"}, {"optimizer": "adam"}),
+    ({"activation": "tanh", "output": "softmax"}, {"optimizer": "adam", "l2": 2.0}),
 ])
 def test_partial_fit_is_partial_fit_on_the_concatenated_data(mdask, da, digits, workers,
-                                                            options):
+                                                            units, options):
     X, y = digits
-    base = mlp.MLP([64, 20, 10], seed=1)
+    base = mlp.MLP([64, 20, 10], seed=1, **units)
     net, expected = base.copy(), base.copy()
     # Chunks of 200 rows, a multiple of the batch size (the last chunk, 197, is the end).
     history = mdask.partial_fit(net, da.from_array(X, chunks=(200, 64)), y, epochs=2,
@@ -365,15 +371,18 @@ def test_partial_fit_shuffles_chunks_with_the_seed(mdask, da, digits):
 # --- fit ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("options", [
-    {},
-    {"cost": "cross_entropy", "l2": 5.0},
-    {"l2": 1.0, "momentum": 0.9},
-    {"cost": "cross_entropy", "momentum": 0.5, "nesterov": True},
+@pytest.mark.parametrize("units, options", [
+    ({}, {}),
+    ({}, {"cost": "cross_entropy", "l2": 5.0}),
+    ({}, {"l2": 1.0, "momentum": 0.9}),
+    ({}, {"cost": "cross_entropy", "momentum": 0.5, "nesterov": True}),
+    ({}, {"optimizer": "adam", "eta": 0.01}),
+    ({"activation": "relu", "output": "softmax"}, {"optimizer": "adam", "l2": 1.0}),
+    ({"activation": "tanh", "output": "identity"}, {"eta": 0.05, "momentum": 0.5}),
 ])
-def test_fit_is_net_fit(mdask, da, digits, workers, options):
+def test_fit_is_net_fit(mdask, da, digits, workers, units, options):
     X, y = digits
-    base = mlp.MLP([64, 30, 10], seed=0)
+    base = mlp.MLP([64, 30, 10], seed=0, **units)
     net, expected = base.copy(), base.copy()
     # 1797 rows in mini-batches of 100: the last one holds 97; chunks unrelated to both.
     history = mdask.fit(net, da.from_array(X, chunks=(450, 64)), y, epochs=3,
@@ -385,9 +394,8 @@ def test_fit_is_net_fit(mdask, da, digits, workers, options):
         np.testing.assert_allclose(history["l2_penalty"], want["l2_penalty"], rtol=1e-12)
     got, want_state = net.optimizer_state, expected.optimizer_state
     assert got.keys() == want_state.keys()
-    if "velocity" in want_state:                   # carries on into partial_fit
-        np.testing.assert_allclose(got["velocity"], want_state["velocity"], rtol=0,
-                                   atol=1e-12)
+    for key, value in want_state.items():          # carries on into partial_fit
+        np.testing.assert_allclose(got[key], value, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("options", [{"l2": 2.0}, {"momentum": 0.9, "nesterov": True}])
