@@ -5,11 +5,14 @@ Environment switches (read at build time):
                   and without optimisation, for debugging the kernels.
     MLP_NATIVE=1  add -march=native (a local build only: such a binary may not run on
                   another x86-64 machine, so wheels are never built with it).
-    MLP_SANITIZE=address
-                  compile and link with AddressSanitizer (see scripts/sanitize.sh, which
-                  runs the test suite under it).
+    MLP_SANITIZE=address,undefined
+                  compile and link with these sanitizers (a comma list: address,
+                  undefined, or both); with undefined (UndefinedBehaviorSanitizer) any
+                  report aborts, so that a test run cannot pass over one. See
+                  scripts/sanitize.sh, which runs the test suite under both.
 """
 
+import glob
 import os
 import sys
 
@@ -18,7 +21,7 @@ from setuptools import Extension, setup
 
 DEBUG = os.environ.get("MLP_DEBUG", "") == "1"
 NATIVE = os.environ.get("MLP_NATIVE", "") == "1"
-SANITIZE = os.environ.get("MLP_SANITIZE", "")
+SANITIZE = [s.strip() for s in os.environ.get("MLP_SANITIZE", "").split(",") if s.strip()]
 
 directives = {
     "language_level": 3,
@@ -35,11 +38,16 @@ if sys.platform != "win32":
     if NATIVE:
         compile_args.append("-march=native")
     if SANITIZE:
-        compile_args += [f"-fsanitize={SANITIZE}", "-fno-omit-frame-pointer", "-g"]
-        link_args += [f"-fsanitize={SANITIZE}"]
+        sanitizers = ",".join(SANITIZE)
+        compile_args += [f"-fsanitize={sanitizers}", "-fno-omit-frame-pointer", "-g"]
+        if "undefined" in SANITIZE:
+            compile_args.append("-fno-sanitize-recover=undefined")
+        link_args += [f"-fsanitize={sanitizers}"]
 
 extensions = [
+    # depends: a change to a kernel header rebuilds the extension
     Extension("mlp._core", ["src/mlp/_core.pyx"], include_dirs=["src/mlp"],
+              depends=sorted(glob.glob("src/mlp/*.h")),
               extra_compile_args=compile_args, extra_link_args=link_args),
 ]
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Build mlp as a debug build (Cython's boundscheck, wraparound and initializedcheck on, -O0)
-# with AddressSanitizer, in a fresh virtual environment, and run the whole test suite under
-# it. Any out-of-bounds access, use-after-free or similar in the kernels aborts the run with
-# a report; exit status 0 means zero errors. Linux with gcc (or clang) only.
+# with AddressSanitizer and UndefinedBehaviorSanitizer (MLP_SANITIZE=address,undefined), in
+# a fresh virtual environment, and run the whole test suite under both. Any out-of-bounds
+# access, use-after-free or similar, and any undefined behaviour (a misaligned load or store,
+# an invalid shift, a null or overflowing pointer offset, ...) in the kernels aborts the run
+# with a report; exit status 0 means zero errors. Linux with gcc (or clang) only.
 #
-#   bash scripts/sanitize.sh            # from the repository root
+#   bash scripts/sanitize.sh            # from the repository root; arguments go to pytest
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scratch=$(mktemp -d)
@@ -12,17 +14,41 @@ trap 'rm -rf "$scratch"' EXIT
 python3 -m venv "$scratch/venv"
 # shellcheck disable=SC1091
 . "$scratch/venv/bin/activate"
+unset PYTHONPATH   # the tests must import the sanitized build, not a source tree's
 python -m pip install --quiet --upgrade pip
-MLP_DEBUG=1 MLP_SANITIZE=address pip install --quiet ".[test]"
+# Build from a copy of the working tree without its build outputs: pip builds in the tree,
+# where an earlier build's up-to-date objects would be reused without the sanitizers.
+mkdir "$scratch/src"
+tar --exclude=./.git --exclude=./build --exclude='./*.egg-info' --exclude='*.so' \
+    --exclude=./src/mlp/_core.c --exclude=./.venv --exclude=./venv -cf - . |
+    tar -xf - -C "$scratch/src"
+MLP_DEBUG=1 MLP_SANITIZE=address,undefined pip install --quiet "$scratch/src[test]"
 libasan=$(${CC:-gcc} -print-file-name=libasan.so)
+libubsan=$(${CC:-gcc} -print-file-name=libubsan.so)
 libstdcxx=$(${CC:-gcc} -print-file-name=libstdc++.so)
-if [ ! -e "$libasan" ]; then echo "no libasan.so found (apt-get install gcc)"; exit 2; fi
-# Python itself is not instrumented: preload the runtime (with libstdc++, so that C++
-# extensions such as matplotlib's can throw under its interceptors), and don't report leaks
-# (CPython keeps objects alive at exit by design). MLP_SANITIZED tells the tests that
-# measure resident memory to skip: the sanitizer's quarantine holds freed memory.
-export LD_PRELOAD="$libasan $libstdcxx"
+for lib in "$libasan" "$libubsan"; do
+    if [ ! -e "$lib" ]; then echo "no $(basename "$lib") found (apt-get install gcc)"; exit 2; fi
+done
+# Python itself is not instrumented: preload the runtimes (ASan's first, then UBSan's, with
+# libstdc++ so that C++ extensions such as matplotlib's can throw under ASan's
+# interceptors), and don't report leaks (CPython keeps objects alive at exit by design).
+# UBSan: the build has -fno-sanitize-recover=undefined, so the first report aborts; the
+# options print where it came from. MLP_SANITIZED tells the tests that measure resident
+# memory to skip: ASan's quarantine holds freed memory.
+export LD_PRELOAD="$libasan $libubsan $libstdcxx"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:strict_string_checks=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export MLP_SANITIZED=1
-python -c "import mlp._core" # fails loudly if the sanitized build does not load
+# fails loudly if the sanitized build does not load, or is not the one the tests import
+core=$(cd "$scratch" && python -c "import mlp._core as c; print(c.__file__)")
+case "$core" in
+    "$scratch"/venv/*) ;;
+    *) echo "the tests would import $core, not the sanitized build"; exit 2 ;;
+esac
+symbols=$(nm -D "$core")
+for symbol in __asan_init __ubsan_handle_type_mismatch; do
+    if ! grep -q "$symbol" <<< "$symbols"; then
+        echo "$core is not instrumented ($symbol missing)"; exit 2
+    fi
+done
 pytest -p no:cacheprovider "$@"

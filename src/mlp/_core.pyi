@@ -64,3 +64,16 @@ def train_epoch(
     check_finite: bool = ...,
     lock: ParamLock | None = ...,
 ) -> tuple[float, int, int]: ...
+def apply_step(
+    params: _F,
+    velocity: _F,
+    sizes: _I,
+    grad: _F,
+    m: int,
+    eta: float,
+    *,
+    weight_decay: float = ...,
+    momentum: float = ...,
+    nesterov: bool = ...,
+    lock: ParamLock | None = ...,
+) -> None: ...

@@ -485,6 +485,8 @@ cdef void _epoch1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
     cdef mlpk_update_combine_kernel fused = mlpk_choose_update_combine(n1)
     if n == 0:
         return
+    # the first row's first-layer sum by the row loop at every level; the fused pass
+    # computes each next row's
     mlpk_generic_combine_row(x + order[0] * n0, n0, W1, n1, acts)
     for k in range(n):
         xk = x + order[k] * n0
