@@ -35,6 +35,9 @@ directives = {
 compile_args, link_args = [], []
 if sys.platform != "win32":
     compile_args = ["-O0", "-g"] if DEBUG else ["-O3"]
+    # mlp never reads errno: without this, sqrt (Adam's step) keeps a libm call for the
+    # errno of a negative argument and its loop cannot vectorize
+    compile_args.append("-fno-math-errno")
     if NATIVE:
         compile_args.append("-march=native")
     if SANITIZE:

@@ -7,10 +7,18 @@ from numpy.typing import NDArray
 
 _F = NDArray[np.float64]
 _I = NDArray[np.intp]
+_C = NDArray[np.intc]
 
 C_API_VERSION: int
 QUADRATIC: int
 CROSS_ENTROPY: int
+SIGMOID: int
+TANH: int
+RELU: int
+IDENTITY: int
+SOFTMAX: int
+SGD: int
+ADAM: int
 
 class ParamLock:
     def write(self) -> AbstractContextManager[Any]: ...
@@ -27,6 +35,7 @@ def kernel_levels() -> tuple[str, ...]: ...
 def predict(
     params: _F,
     sizes: _I,
+    activations: _C,
     x: _F,
     out: _F,
     work: _F,
@@ -37,6 +46,7 @@ def predict(
 def gradient(
     params: _F,
     sizes: _I,
+    activations: _C,
     x: _F,
     y: _F,
     out: _F,
@@ -48,8 +58,9 @@ def gradient(
 ) -> float: ...
 def train_epoch(
     params: _F,
-    velocity: _F,
+    state: _F,
     sizes: _I,
+    activations: _C,
     x: _F,
     y: _F,
     order: _I,
@@ -61,12 +72,17 @@ def train_epoch(
     weight_decay: float = ...,
     momentum: float = ...,
     nesterov: bool = ...,
+    optimizer: int = ...,
+    beta1: float = ...,
+    beta2: float = ...,
+    epsilon: float = ...,
+    t: int = ...,
     check_finite: bool = ...,
     lock: ParamLock | None = ...,
-) -> tuple[float, int, int]: ...
+) -> tuple[float, int, int, int]: ...
 def apply_step(
     params: _F,
-    velocity: _F,
+    state: _F,
     sizes: _I,
     grad: _F,
     m: int,
@@ -75,5 +91,10 @@ def apply_step(
     weight_decay: float = ...,
     momentum: float = ...,
     nesterov: bool = ...,
+    optimizer: int = ...,
+    beta1: float = ...,
+    beta2: float = ...,
+    epsilon: float = ...,
+    t: int = ...,
     lock: ParamLock | None = ...,
-) -> None: ...
+) -> int: ...
