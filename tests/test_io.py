@@ -14,14 +14,23 @@ from mlp import io as mio
 from mlp.io import ModelFileError
 
 
-def header_for(net, **changes):
-    """A valid header dict for ``net``, with ``changes`` applied."""
+def header_for(net, version=2, **changes):
+    """A valid header dict for ``net`` in the layout of ``format_version`` ``version``
+    (2: with the activations and no optimizer state; 1: the layout of mlp before
+    activations and Adam, written here by hand), with ``changes`` applied."""
     header = {
-        "format": "mlp-model", "format_version": 1, "mlp_version": mlp.__version__,
+        "format": "mlp-model", "format_version": version, "mlp_version": mlp.__version__,
         "sizes": list(net.sizes), "n_params": int(net.params.size),
         "created": "2024-05-01T12:00:00+00:00", "training": None, "scaling": None,
         "metadata": {},
     }
+    if version >= 2:
+        sizes = changes.get("sizes", list(net.sizes))
+        if sizes == list(net.sizes):
+            hidden = list(net.activation)
+        else:  # one per hidden layer of the sizes given, so that only they are wrong
+            hidden = ["sigmoid"] * max(0, len(sizes) - 2) if isinstance(sizes, list) else []
+        header.update(activation=hidden, output=net.output, optimizer_state=None)
     header.update(changes)
     return header
 
@@ -130,7 +139,7 @@ def test_metadata_scaling_training_round_trip(tmp_path, net):
     # float64 survives JSON exactly
     assert np.array(header["scaling"]["offset"]).tobytes() == offset.tobytes()
     assert np.array(header["scaling"]["scale"]).tobytes() == scale.tobytes()
-    assert header["format"] == "mlp-model" and header["format_version"] == 1
+    assert header["format"] == "mlp-model" and header["format_version"] == 2
     assert header["mlp_version"] == mlp.__version__
     assert header["sizes"] == [3, 4, 2] and header["n_params"] == net.params.size
     assert header["created"].endswith("+00:00")
