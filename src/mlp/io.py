@@ -274,7 +274,8 @@ def _state_to_save(
     return header, arrays
 
 
-def _write_atomically(target: str, arrays: dict[str, NDArray[Any]]) -> None:
+def _write_atomically(target: str, arrays: dict[str, Any]) -> None:
+    """Write the .npz of ``arrays`` (name: array, in the zip's order) to ``target``."""
     folder, name = os.path.split(os.path.abspath(target))
     if os.path.isdir(target):
         raise IsADirectoryError(
@@ -577,12 +578,14 @@ def _read(
     if "adam_v" in checked and (checked["adam_v"] < 0.0).any():
         first = int(np.argmax(checked["adam_v"] < 0.0))
         raise ModelFileError(
-            name, f"adam_v[{first}] is {checked['adam_v'][first]!r}: Adam's second "
+            name, f"adam_v[{first}] is {float(checked['adam_v'][first])!r}: Adam's second "
             "moments are means of squares and cannot be negative")
     return header, checked
 
 
-def _state_keys(name: str, header: dict[str, Any], infos: dict[str, Any]) -> tuple[str, ...]:
+def _state_keys(
+    name: str, header: dict[str, Any], infos: dict[str, Any]
+) -> tuple[str, ...]:
     """The optimizer state's arrays, which the zip holds exactly as the header's
     ``"optimizer_state"`` says (``_check_members`` has paired them)."""
     found = tuple(key.removesuffix(".npy") for key in _STATE_MEMBERS if key in infos)
@@ -602,7 +605,7 @@ def _state_keys(name: str, header: dict[str, Any], infos: dict[str, Any]) -> tup
     want = " and ".join(map(repr, expected))
     raise ModelFileError(
         name, f"the header's optimizer_state is {state['kind']!r}, which is stored as "
-        f"{want}, but the file has " + (f"{shown}" if found else "no optimizer state array"))
+        f"{want}, but the file has {shown or 'no optimizer state array'}")
 
 
 @contextlib.contextmanager
