@@ -22,11 +22,12 @@ def run(*args, cwd=None, code=None):
 
 
 def one_clear_line(result, status=2):
+    """The one line on stderr of a run that failed with ``status`` (bad arguments too: no
+    usage block)."""
     assert result.returncode == status, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("mlp: ") or "usage:" in result.stderr, \
-        result.stderr
+    assert len(lines) == 1 and lines[0].startswith("mlp: "), result.stderr
     return result.stderr
 
 
@@ -105,6 +106,8 @@ def test_train_save_evaluate_predict_info(tmp_path, blobs):
     assert result.returncode == 0
     assert "sizes: 4,30,3 (243 parameters)" in result.stdout
     assert "input scaling: standard" in result.stdout
+    assert "activation: sigmoid\noutput: sigmoid\n" in result.stdout
+    assert "optimizer state: momentum (velocity)" in result.stdout
 
 
 def test_train_on_npz_and_idx(tmp_path, blobs):
@@ -132,6 +135,21 @@ def test_train_on_npz_and_idx(tmp_path, blobs):
         (["--early-stopping", "--test-fraction", "0"], "validation data"),
         (["nowhere.csv"], "nowhere.csv: no such file"),
         (["--epochs", "-1"], "epochs must be >= 0"),
+        (["--activation", "swish"], "unknown activation 'swish'; choose from sigmoid, "
+         "tanh, relu, identity"),
+        (["--activation", "relu,Tanh"], "unknown activation 'Tanh'"),
+        (["--activation", ""], "unknown activation ''"),
+        (["--activation", "relu,tanh"], "--activation names 2 activations but --sizes "
+         "64,30,10 has 1 hidden layer: give one name, or one per hidden layer"),
+        (["--sizes", "64,30,20,10", "--activation", "relu,tanh,relu"],
+         "names 3 activations but --sizes 64,30,20,10 has 2 hidden layers"),
+        (["--output", "relu"], "argument --output: invalid choice: 'relu'"),
+        (["--optimizer", "adamw"], "argument --optimizer: invalid choice: 'adamw'"),
+        (["--output", "softmax", "--cost", "quadratic"],
+         "cost 'quadratic' does not go with a softmax output"),
+        (["--optimizer", "adam", "--momentum", "0.9"], "momentum and nesterov are options"),
+        (["--beta1", "1"], "beta1"),
+        (["--frobnicate"], "unrecognized arguments: --frobnicate (see 'mlp train --help')"),
     ],
 )
 def test_bad_training_arguments_give_one_line(args, words):
@@ -227,3 +245,116 @@ def test_idx_folders_train_on_train_files_and_evaluate_on_test_files(tmp_path):
     assert result.returncode == 0 and "50 samples" in result.stdout, result.stderr
     result = run("evaluate", str(model), str(tmp_path), "--kind", "train")
     assert result.returncode == 0 and "200 samples" in result.stdout
+
+
+# --- activations, outputs and optimizers ------------------------------------------------
+
+
+def info_lines(model):
+    result = run("info", str(model))
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+def test_relu_softmax_adam_on_the_digits(tmp_path):
+    model, metrics = tmp_path / "m.npz", tmp_path / "m.json"
+    result = run("--activation", "relu", "--output", "softmax", "--optimizer", "adam",
+                 "--epochs", "8", "--out", str(model), "--json", str(metrics))
+    assert result.returncode == 0, result.stderr
+    assert "activation='relu', output='softmax'" in result.stdout.splitlines()[0]
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("test accuracy") and float(last.split()[2]) > 0.9, last
+    report = json.loads(metrics.read_text())
+    # the cost and eta left out are recorded as the ones used
+    assert report["options"]["cost"] == "cross_entropy" and report["options"]["eta"] == 0.001
+    assert report["options"]["optimizer"] == "adam" and report["test"]["accuracy"] > 0.9
+    header = mlp.io.read_header(model)
+    assert header["activation"] == ["relu"] and header["output"] == "softmax"
+    steps = 8 * -(-1347 // 10)  # 8 epochs of the 1,347 training digits, 10 a mini-batch
+    assert header["optimizer_state"] == {"kind": "adam", "t": steps}
+    assert header["training"]["optimizer"] == "adam"
+    net = mlp.io.load(model)
+    assert net.activation == ("relu",) and net.output == "softmax"
+    assert net.optimizer_state["t"] == steps
+
+    lines = info_lines(model)
+    assert "activation: relu" in lines and "output: softmax" in lines
+    assert f"optimizer state: adam, t={steps}" in lines
+    assert "training optimizer: adam" in lines and "training cost: cross_entropy" in lines
+
+    # evaluate uses the stored cost; the digits as a CSV file
+    X, y = mlp.datasets.load_digits()
+    csv = tmp_path / "digits.csv"
+    np.savetxt(csv, np.column_stack([X, y]), delimiter=",", fmt="%d")
+    result = run("evaluate", str(model), str(csv))
+    assert result.returncode == 0, result.stderr
+    assert "1797 samples, cross_entropy cost" in result.stdout
+    assert float(result.stdout.split("accuracy ")[1]) > 0.9
+
+
+def test_one_activation_per_hidden_layer(tmp_path):
+    model = tmp_path / "m.npz"
+    result = run("--sizes", "64,30,20,10", "--activation", "relu,tanh", "--epochs", "3",
+                 "--optimizer", "adam", "--eta", "0.01", "--quiet", "--out", str(model))
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout.split()[2]) > 0.9, result.stdout
+    net = mlp.io.load(model)
+    assert net.sizes == (64, 30, 20, 10) and net.activation == ("relu", "tanh")
+    assert net.output == "sigmoid"
+    lines = info_lines(model)
+    assert "activation: relu,tanh" in lines and "output: sigmoid" in lines
+    assert "optimizer state: adam, t=405" in lines  # 3 epochs of 135 mini-batches
+    assert "training cost: quadratic" in lines and "training eta: 0.01" in lines
+    # plain SGD leaves no optimizer state
+    assert run("--epochs", "1", "--quiet", "--out", str(model)).returncode == 0
+    assert "optimizer state: none" in info_lines(model)
+
+
+def test_evaluate_falls_back_to_the_outputs_own_cost(tmp_path, blobs, capsys):
+    folder, X, y = blobs
+    net = mlp.MLP([4, 6, 3], activation="tanh", output="softmax", seed=0)
+    scaling = {"method": "standard", "offset": X.mean(0), "scale": X.std(0)}
+    for training in (None, {"cost": None}, {"cost": "quadratic"}, {"cost": 3}):
+        mlp.io.save(net, tmp_path / "m.npz", scaling=scaling, training=training)
+        assert cli.main(["evaluate", str(tmp_path / "m.npz"), str(folder / "blobs.npz")]) == 0
+        assert "300 samples, cross_entropy cost" in capsys.readouterr().out
+
+
+def write_version_1_model(path, net, training):
+    """A model file in format version 1 (before activations and Adam), written by hand."""
+    header = {"format": "mlp-model", "format_version": 1, "mlp_version": "0.1.0",
+              "sizes": list(net.sizes), "n_params": int(net.params.size),
+              "created": "2024-05-01T12:00:00+00:00", "training": training,
+              "scaling": None, "metadata": {}}
+    text = json.dumps(header).encode("utf-8")
+    np.savez(path, header=np.frombuffer(text, dtype=np.uint8), params=net.params)
+
+
+def test_version_1_models_still_work(tmp_path, blobs, capsys):
+    folder, X, y = blobs
+    net = mlp.MLP([4, 5, 3], seed=1)
+    model = tmp_path / "v1.npz"
+    write_version_1_model(model, net, {"cost": "cross_entropy", "epochs": 30})
+    assert cli.main(["info", str(model)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "format version 1" in out[0]
+    assert out[2:5] == ["activation: sigmoid", "output: sigmoid", "optimizer state: none"]
+    assert cli.main(["evaluate", str(model), str(folder / "blobs.npz")]) == 0
+    assert "cross_entropy cost" in capsys.readouterr().out
+    assert cli.main(["predict", str(model), str(folder / "new.csv")]) == 0
+    rows = capsys.readouterr().out.strip().splitlines()[1:]
+    assert len(rows) == 5
+
+
+def test_help_explains_the_options_left_to_the_output_and_the_optimizer(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["train", "--help"])
+    assert exit_info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: None)" not in text
+    for flag in ("--activation NAME[,NAME...]", "--output {sigmoid,softmax,identity}",
+                 "--optimizer {sgd,adam}", "--beta1", "--beta2", "--epsilon"):
+        assert flag in text
+    assert "(default: 3.0 with --optimizer sgd, 0.001 with adam)" in text
+    assert "(default: the output's: quadratic for sigmoid and identity, cross_entropy for " \
+           "softmax)" in text

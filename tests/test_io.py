@@ -14,14 +14,23 @@ from mlp import io as mio
 from mlp.io import ModelFileError
 
 
-def header_for(net, **changes):
-    """A valid header dict for ``net``, with ``changes`` applied."""
+def header_for(net, version=2, **changes):
+    """A valid header dict for ``net`` in the layout of ``format_version`` ``version``
+    (2: with the activations and no optimizer state; 1: the layout of mlp before
+    activations and Adam, written here by hand), with ``changes`` applied."""
     header = {
-        "format": "mlp-model", "format_version": 1, "mlp_version": mlp.__version__,
+        "format": "mlp-model", "format_version": version, "mlp_version": mlp.__version__,
         "sizes": list(net.sizes), "n_params": int(net.params.size),
         "created": "2024-05-01T12:00:00+00:00", "training": None, "scaling": None,
         "metadata": {},
     }
+    if version >= 2:
+        sizes = changes.get("sizes", list(net.sizes))
+        if sizes == list(net.sizes):
+            hidden = list(net.activation)
+        else:  # one per hidden layer of the sizes given, so that only they are wrong
+            hidden = ["sigmoid"] * max(0, len(sizes) - 2) if isinstance(sizes, list) else []
+        header.update(activation=hidden, output=net.output, optimizer_state=None)
     header.update(changes)
     return header
 
@@ -130,7 +139,7 @@ def test_metadata_scaling_training_round_trip(tmp_path, net):
     # float64 survives JSON exactly
     assert np.array(header["scaling"]["offset"]).tobytes() == offset.tobytes()
     assert np.array(header["scaling"]["scale"]).tobytes() == scale.tobytes()
-    assert header["format"] == "mlp-model" and header["format_version"] == 1
+    assert header["format"] == "mlp-model" and header["format_version"] == 2
     assert header["mlp_version"] == mlp.__version__
     assert header["sizes"] == [3, 4, 2] and header["n_params"] == net.params.size
     assert header["created"].endswith("+00:00")
@@ -650,3 +659,399 @@ def test_member_larger_than_the_file(tmp_path, saved):
     path = tmp_path / "big.npz"
     path.write_bytes(bytes(data))
     expect_error(path, "claims 1,000,000,000 bytes, more than the file holds")
+
+
+# --- format version 2: activations and optimizer state ------------------------------------
+
+HIDDEN = ("sigmoid", "tanh", "relu", "identity")
+OUTPUTS = ("sigmoid", "softmax", "identity")
+STATES = ("none", "momentum", "adam")
+
+
+def trained(sizes=(3, 5, 2), *, activation="sigmoid", output="sigmoid", state="none",
+            seed=0):
+    """A network trained a little, holding the optimizer ``state`` asked for."""
+    net = mlp.MLP(list(sizes), activation=activation, output=output, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    X = rng.uniform(0, 1, (24, sizes[0]))
+    y = rng.integers(0, sizes[-1], 24)
+    kwargs = {"none": {"eta": 0.1}, "momentum": {"momentum": 0.9, "eta": 0.1},
+              "adam": {"optimizer": "adam"}}[state]
+    net.fit(X, y, epochs=2, batch_size=5, seed=seed, **kwargs)
+    return net, X, y
+
+
+def same_state(a, b):
+    sa, sb = a.optimizer_state, b.optimizer_state
+    if sorted(sa) != sorted(sb):
+        return False
+    return all(sa[k] == sb[k] if k == "t" else sa[k].tobytes() == sb[k].tobytes()
+               for k in sa)
+
+
+def members(path):
+    with zipfile.ZipFile(path) as z:
+        return sorted(name.removesuffix(".npy") for name in z.namelist())
+
+
+@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("output", OUTPUTS)
+@pytest.mark.parametrize("activation", HIDDEN)
+def test_round_trip_of_every_activation_output_and_state(
+        tmp_path, activation, output, state):
+    net, X, _ = trained(activation=activation, output=output, state=state)
+    assert bool(net.optimizer_state) == (state != "none")
+    path = tmp_path / "net.npz"
+    mio.save(net, path)
+    loaded = mio.load(path)
+    assert loaded.activation == (activation,) and loaded.output == output
+    assert same_bits(net, loaded) and same_state(net, loaded)
+    assert net.predict(X).tobytes() == loaded.predict(X).tobytes()
+    header = mio.read_header(path)
+    assert header["format_version"] == 2
+    assert header["activation"] == [activation] and header["output"] == output
+    expected = {"none": ["header", "params"],
+                "momentum": ["header", "params", "velocity"],
+                "adam": ["adam_m", "adam_v", "header", "params"]}[state]
+    assert members(path) == expected
+    if state == "adam":
+        assert header["optimizer_state"] == {"kind": "adam", "t": net.optimizer_state["t"]}
+        assert header["optimizer_state"]["t"] == 2 * 5  # 2 epochs of 5 mini-batches
+    elif state == "momentum":
+        assert header["optimizer_state"] == {"kind": "momentum"}
+    else:
+        assert header["optimizer_state"] is None
+
+
+def test_round_trip_of_one_activation_per_hidden_layer(tmp_path):
+    net, X, _ = trained((4, 6, 5, 3, 2), activation=["relu", "tanh", "identity"],
+                        output="softmax", state="adam")
+    mio.save(net, tmp_path / "m.npz")
+    loaded = mio.load(tmp_path / "m.npz")
+    assert loaded.activation == ("relu", "tanh", "identity") and loaded.output == "softmax"
+    assert same_bits(net, loaded) and same_state(net, loaded)
+    assert mio.read_header(tmp_path / "m.npz")["activation"] == ["relu", "tanh", "identity"]
+
+
+def test_no_hidden_layers_store_an_empty_activation_list(tmp_path):
+    net, _, _ = trained((3, 2), output="identity")
+    mio.save(net, tmp_path / "m.npz")
+    assert mio.read_header(tmp_path / "m.npz")["activation"] == []
+    assert mio.load(tmp_path / "m.npz").output == "identity"
+
+
+@pytest.mark.parametrize("state, kwargs", [
+    ("adam", {"optimizer": "adam"}),
+    ("adam", {"optimizer": "adam", "eta": 0.01, "beta1": 0.8, "beta2": 0.99, "l2": 0.5}),
+    ("momentum", {"momentum": 0.9, "eta": 0.2}),
+    ("momentum", {"momentum": 0.5, "nesterov": True, "eta": 0.2}),
+])
+def test_a_saved_model_resumes_partial_fit_bit_for_bit(tmp_path, state, kwargs):
+    net = mlp.MLP([5, 8, 3], activation="relu", output="softmax", seed=4)
+    rng = np.random.default_rng(0)
+    X, y = rng.uniform(0, 1, (50, 5)), rng.integers(0, 3, 50)
+    net.fit(X, y, epochs=2, batch_size=7, seed=1, **kwargs)
+    net.partial_fit(X, y, batch_size=7, seed=2, **kwargs)
+    mio.save(net, tmp_path / "m.npz")
+    loaded = mio.load(tmp_path / "m.npz")
+    assert same_bits(net, loaded) and same_state(net, loaded)
+    for seed in (3, 4):
+        a = net.partial_fit(X, y, batch_size=7, seed=seed, **kwargs)
+        b = loaded.partial_fit(X, y, batch_size=7, seed=seed, **kwargs)
+        assert a[0]["cost"] == b[0]["cost"]
+        assert same_bits(net, loaded) and same_state(net, loaded)
+    if state == "adam":
+        assert loaded.optimizer_state["t"] == 2 * 8 + 3 * 8  # 8 mini-batches an epoch
+    # and without its state, the same file would not have resumed the same way
+    fresh = mlp.MLP.from_params(net.sizes, mio.load(tmp_path / "m.npz").params,
+                                activation="relu", output="softmax")
+    fresh.partial_fit(X, y, batch_size=7, seed=3, **kwargs)
+    again = mio.load(tmp_path / "m.npz")
+    again.partial_fit(X, y, batch_size=7, seed=3, **kwargs)
+    assert not same_bits(fresh, again)
+
+
+def test_the_callers_training_dict_is_stored_as_given(tmp_path):
+    net, _, _ = trained(output="softmax", state="adam")
+    training = {"cost": None, "optimizer": "adam", "eta": None, "beta1": 0.9}
+    mio.save(net, tmp_path / "m.npz", training=training)
+    assert mio.read_header(tmp_path / "m.npz")["training"] == training
+
+
+def test_save_refuses_a_non_finite_optimizer_state(tmp_path, monkeypatch):
+    net, _, _ = trained(state="adam")
+    state = net.optimizer_state
+    state["v"][4] = np.inf
+    monkeypatch.setattr(mlp.MLP, "optimizer_state", property(lambda self: state))
+    with pytest.raises(ValueError, match=r"optimizer state contains NaN or infinity "
+                       r"\(first at adam_v\[4\]\)"):
+        mio.save(net, tmp_path / "m.npz")
+    assert os.listdir(tmp_path) == []
+
+
+def test_save_refuses_both_momentum_and_adam_state(tmp_path):
+    net, _, _ = trained(state="adam")
+    state = {**net.optimizer_state, "velocity": np.zeros(net.params.size)}
+    both = mlp.MLP.from_params(net.sizes, net.params, state)
+    with pytest.raises(ValueError, match="both momentum's velocity and Adam's moments"):
+        mio.save(both, tmp_path / "m.npz")
+    assert os.listdir(tmp_path) == []
+
+
+# version 1: written by hand in its layout (header and params, no activations, no state)
+
+
+def test_version_1_files_load_as_sigmoid_networks_without_state(tmp_path):
+    net = odd_params_net([4, 5, 3, 2])
+    header = header_for(net, version=1, training={"cost": "quadratic", "epochs": 30})
+    assert "activation" not in header and "optimizer_state" not in header
+    path = write_npz(tmp_path / "v1.npz", header, net.params)
+    loaded = mio.load(path)
+    assert same_bits(net, loaded)
+    assert loaded.activation == ("sigmoid", "sigmoid") and loaded.output == "sigmoid"
+    assert loaded.optimizer_state == {}
+    X = np.random.default_rng(0).uniform(0, 1, (5, 4))
+    assert loaded.predict(X).tobytes() == net.predict(X).tobytes()
+    read = mio.read_header(path)
+    assert read["format_version"] == 1 and read["training"]["cost"] == "quadratic"
+    assert read["activation"] == ["sigmoid", "sigmoid"] and read["output"] == "sigmoid"
+    assert read["optimizer_state"] is None
+    # saving it again writes version 2
+    mio.save(loaded, tmp_path / "v2.npz")
+    assert mio.read_header(tmp_path / "v2.npz")["format_version"] == 2
+
+
+def test_version_1_files_ignore_keys_version_1_did_not_have(tmp_path, net):
+    header = header_for(net, version=1, activation=["relu"], output="softmax")
+    loaded = mio.load(write_npz(tmp_path / "v1.npz", header, net.params))
+    assert loaded.activation == ("sigmoid",) and loaded.output == "sigmoid"
+
+
+def test_version_1_files_hold_no_optimizer_state(tmp_path, net):
+    path = write_npz(tmp_path / "v1.npz", header_for(net, version=1), net.params,
+                     velocity=np.zeros(net.params.size))
+    expect_error(path, "a version-1 model file holds no optimizer state, but this one has "
+                 "the array 'velocity'")
+
+
+@pytest.mark.parametrize("key", ["activation", "output", "optimizer_state"])
+def test_version_2_header_missing_a_key(tmp_path, net, key):
+    header = header_for(net)
+    del header[key]
+    expect_error(write_npz(tmp_path / "h.npz", header, net.params),
+                 f"the header lacks '{key}'")
+
+
+# malformed version-2 files
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"activation": ["swish"]}, r"activation is invalid: activation\[0\] must be one of "
+     r"\['identity', 'relu', 'sigmoid', 'tanh'\], got 'swish'"),
+    ({"activation": [1]}, r"activation\[0\] must be one of"),
+    ({"activation": "relu"}, "activation must be a list of names, one per hidden layer"),
+    ({"activation": None}, "activation must be a list"),
+    ({"activation": ["relu", "relu"]}, r"one entry per hidden layer \(1\), got 2"),
+    ({"activation": []}, r"one entry per hidden layer \(1\), got 0"),
+    ({"output": "softplus"}, "output is invalid: output must be one of "
+     r"\['identity', 'sigmoid', 'softmax'\], got 'softplus'"),
+    ({"output": "relu"}, "output is invalid"),
+    ({"output": None}, "output is invalid"),
+    ({"output": ["softmax"]}, "output is invalid"),
+])
+def test_invalid_activations_in_a_file(tmp_path, net, changes, match):
+    path = write_npz(tmp_path / "a.npz", header_for(net, **changes), net.params)
+    expect_error(path, "the header's .*" + match)
+    with pytest.raises(ModelFileError, match=match):
+        mio.read_header(path)
+
+
+def adam_file(path, net, t=7, m=None, v=None, **changes):
+    n = net.params.size
+    m = np.linspace(-1, 1, n) if m is None else m
+    v = np.linspace(0, 1, n) if v is None else v
+    header = header_for(net, optimizer_state={"kind": "adam", "t": t}, **changes)
+    return write_npz(path, header, net.params, adam_m=m, adam_v=v)
+
+
+def test_a_hand_written_adam_file_loads(tmp_path, net):
+    n = net.params.size
+    path = adam_file(tmp_path / "a.npz", net, t=12, m=np.full(n, 0.5).astype(">f8"))
+    state = mio.load(path).optimizer_state
+    assert state["t"] == 12 and (state["m"] == 0.5).all()
+    assert state["v"].tobytes() == np.linspace(0, 1, n).tobytes()
+    assert np.signbit(mio.load(adam_file(path, net, v=np.full(n, -0.0))
+                              ).optimizer_state["v"]).all()  # -0.0 is not negative
+
+
+@pytest.mark.parametrize("state, match", [
+    ({"kind": "adam", "t": -1}, "t .*must be an integer from 0 to 2\\*\\*63 - 1, got -1"),
+    ({"kind": "adam", "t": 1.5}, "t .*must be an integer .*got 1.5"),
+    ({"kind": "adam", "t": 2.0}, "t .*must be an integer .*got 2.0"),
+    ({"kind": "adam", "t": True}, "t .*must be an integer .*got True"),
+    ({"kind": "adam", "t": "3"}, "t .*must be an integer .*got '3'"),
+    ({"kind": "adam", "t": None}, "t .*must be an integer .*got None"),
+    ({"kind": "adam", "t": 2**63}, "t .*must be an integer .*got 9223372036854775808"),
+    ({"kind": "adam"}, "optimizer_state of kind 'adam' must have exactly the keys 'kind', "
+     "'t', got 'kind'"),
+    ({"kind": "adam", "t": 1, "lr": 0.1}, "exactly the keys 'kind', 't', got 'kind', 'lr'"),
+    ({"kind": "rmsprop", "t": 1}, "optimizer_state kind must be 'momentum' or 'adam', got "
+     "'rmsprop'"),
+    ({"t": 1}, "optimizer_state kind must be 'momentum' or 'adam', got None"),
+    ("adam", "optimizer_state must be null or an object"),
+    ([], "optimizer_state must be null or an object"),
+])
+def test_invalid_optimizer_state_in_the_header(tmp_path, net, state, match):
+    n = net.params.size
+    header = header_for(net, optimizer_state=state)
+    path = write_npz(tmp_path / "s.npz", header, net.params, adam_m=np.zeros(n),
+                     adam_v=np.zeros(n))
+    expect_error(path, "the header's optimizer_state .*" + match.removeprefix(
+        "optimizer_state "))
+
+
+def test_adam_t_of_zero_and_of_the_largest_step_count_load(tmp_path, net):
+    for t in (0, 2**63 - 1):
+        assert mio.load(adam_file(tmp_path / "a.npz", net, t=t)).optimizer_state["t"] == t
+
+
+@pytest.mark.parametrize("arrays, state, match", [
+    ({"adam_m": 1}, {"kind": "adam", "t": 1}, "the adam_m array has no partner adam_v"),
+    ({"adam_v": 1}, {"kind": "adam", "t": 1}, "the adam_v array has no partner adam_m"),
+    ({"adam_m": 1}, None, "the adam_m array has no partner adam_v"),
+    ({"velocity": 1, "adam_m": 1, "adam_v": 1}, {"kind": "adam", "t": 1},
+     "both momentum's velocity and Adam's moments"),
+    ({}, {"kind": "adam", "t": 1}, "optimizer_state is 'adam', which is stored as "
+     "'adam_m' and 'adam_v', but the file has no optimizer state array"),
+    ({}, {"kind": "momentum"}, "optimizer_state is 'momentum', which is stored as "
+     "'velocity', but the file has no optimizer state array"),
+    ({"adam_m": 1, "adam_v": 1}, {"kind": "momentum"}, "optimizer_state is 'momentum'.* "
+     "but the file has 'adam_m' and 'adam_v'"),
+    ({"velocity": 1}, {"kind": "adam", "t": 1}, "optimizer_state is 'adam'.* but the file "
+     "has 'velocity'"),
+    ({"velocity": 1}, None, "the file has the optimizer state array 'velocity' but the "
+     "header's optimizer_state is null"),
+    ({"adam_m": 1, "adam_v": 1}, None, "array 'adam_m' and 'adam_v' but the header's "
+     "optimizer_state is null"),
+])
+def test_state_arrays_that_disagree_with_the_header(tmp_path, net, arrays, state, match):
+    n = net.params.size
+    extra = {key: np.zeros(n) for key in arrays}
+    path = write_npz(tmp_path / "s.npz", header_for(net, optimizer_state=state),
+                     net.params, **extra)
+    expect_error(path, match)
+    with pytest.raises(ModelFileError, match=match):
+        mio.read_header(path)
+
+
+@pytest.mark.parametrize("key", ["velocity", "adam_m", "adam_v"])
+def test_state_arrays_of_the_wrong_length_dtype_or_shape(tmp_path, net, key):
+    n = net.params.size
+    kind = "momentum" if key == "velocity" else "adam"
+    state = {"kind": "momentum"} if kind == "momentum" else {"kind": "adam", "t": 3}
+    names = ("velocity",) if kind == "momentum" else ("adam_m", "adam_v")
+
+    def write(bad):
+        arrays = {name: bad if name == key else np.zeros(n) for name in names}
+        return write_npz(tmp_path / "s.npz", header_for(net, optimizer_state=state),
+                         net.params, **arrays)
+
+    expect_error(write(np.zeros(n - 1)),
+                 f"the {key} array has 25 values but the header's sizes need 26")
+    expect_error(write(np.zeros(n + 1)), f"the {key} array has 27 values")
+    expect_error(write(np.zeros(n, np.float32)),
+                 f"the {key} array has dtype float32, expected float64")
+    expect_error(write(np.zeros((2, 13))), f"the {key} array must be 1-D")
+    with pytest.raises(ModelFileError, match="25 values"):
+        mio.read_header(write(np.zeros(n - 1)))
+    bad = np.zeros(n)
+    bad[9] = np.nan
+    path = write(bad)
+    mio.read_header(path)  # the header alone does not read the values
+    expect_error(path, rf"the optimizer state contains NaN or infinity \(first at "
+                 rf"{key}\[9\]\)")
+    bad[9] = -np.inf
+    expect_error(write(bad), "NaN or infinity")
+
+
+def test_negative_second_moments_are_refused(tmp_path, net):
+    v = np.linspace(0, 1, net.params.size)
+    v[5] = -1e-300
+    expect_error(adam_file(tmp_path / "a.npz", net, v=v),
+                 r"adam_v\[5\] is -1e-300: Adam's second moments are means of squares")
+
+
+def test_a_state_array_appearing_twice_is_refused(tmp_path, net):
+    header = npy_bytes(np.frombuffer(json.dumps(header_for(
+        net, optimizer_state={"kind": "momentum"})).encode(), np.uint8))
+    params, velocity = npy_bytes(net.params), npy_bytes(np.zeros(net.params.size))
+    path = tmp_path / "twice.npz"
+    with pytest.warns(UserWarning, match="Duplicate name"):
+        with zipfile.ZipFile(path, "w") as z:
+            for name, data in (("header.npy", header), ("params.npy", params),
+                               ("velocity.npy", velocity), ("velocity.npy", velocity)):
+                z.writestr(name, data)
+    expect_error(path, "the array 'velocity' appears twice")
+
+
+def test_unknown_arrays_beside_a_state_are_refused(tmp_path, net):
+    header = header_for(net, optimizer_state={"kind": "momentum"})
+    path = write_npz(tmp_path / "m.npz", header, net.params,
+                     velocity=np.zeros(net.params.size), moments=np.zeros(3))
+    expect_error(path, "unexpected array 'moments': found 'header', 'moments', 'params', "
+                 "'velocity'")
+
+
+@pytest.mark.parametrize("key", ["velocity", "adam_v"])
+def test_oversized_state_is_refused_before_it_is_decompressed(
+        tmp_path, net, monkeypatch, key):
+    n = net.params.size
+    padded = np.zeros(n + 200_000)
+    if key == "velocity":
+        state, arrays = {"kind": "momentum"}, {"velocity": padded}
+    else:
+        state = {"kind": "adam", "t": 1}
+        arrays = {"adam_m": np.zeros(n), "adam_v": padded}
+    path = write_npz(tmp_path / "bomb.npz", header_for(net, optimizer_state=state),
+                     net.params, compressed=True, **arrays)
+    opened = []
+    real_open = zipfile.ZipFile.open
+
+    def spy(self, name, *args, **kwargs):
+        opened.append(getattr(name, "filename", name))
+        return real_open(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", spy)
+    expect_error(path, f"{key} array takes 1,600,336 bytes, more than the 4,304")
+    assert not {f"{key}.npy", "params.npy"} & set(opened)  # nothing decompressed
+
+
+def test_pickled_objects_in_a_state_array_are_never_loaded(tmp_path):
+    marker = tmp_path / "pwned"
+    tiny = mlp.MLP([1, 1], seed=0)  # two parameters
+    evil = np.array([_Marker(marker), 1.0], dtype=object)
+    path = write_npz(tmp_path / "evil.npz", header_for(tiny, optimizer_state={
+        "kind": "momentum"}), tiny.params, velocity=evil)
+    expect_error(path, "the velocity array holds pickled Python objects")
+    with pytest.raises(ModelFileError):
+        mio.read_header(path)
+    assert not marker.exists()
+
+
+def test_every_single_byte_corruption_of_a_file_with_adam_state_is_caught(tmp_path):
+    net, _, _ = trained((2, 2, 1), activation="relu", output="identity", state="adam")
+    good = tmp_path / "good.npz"
+    mio.save(net, good)
+    data = good.read_bytes()
+    path = tmp_path / "bad.npz"
+    rejected = 0
+    for i in range(len(data)):
+        path.write_bytes(data[:i] + bytes([data[i] ^ 0x41]) + data[i + 1:])
+        try:
+            loaded = mio.load(path)
+        except ModelFileError:
+            rejected += 1
+        else:
+            assert same_bits(loaded, net) and same_state(loaded, net), f"byte {i}"
+            assert loaded.activation == net.activation and loaded.output == net.output
+    assert rejected > len(data) // 2

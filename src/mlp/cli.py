@@ -7,8 +7,10 @@
 
 DATA is a CSV file (optionally gzipped; label column with ``--label-column``, header
 detected), an ``.npz`` file (arrays ``X`` and ``y``), or an IDX file or folder (MNIST
-format). Errors print one line on stderr and exit with status 2 (1 when training diverges,
-130 when interrupted).
+format). ``mlp train --activation relu --output softmax --optimizer adam`` picks the units
+and the optimizer; model files keep them, with the optimizer's state. Errors, bad arguments
+among them, print one line on stderr and exit with status 2 (1 when training diverges, 130
+when interrupted).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,6 +31,7 @@ from mlp import io as model_io
 from mlp import options
 from mlp._progress import ProgressBar
 from mlp._version import __version__
+from mlp.activations import HIDDEN, OUTPUTS, check_cost_pair, default_cost
 from mlp.datasets import load_data, load_digits
 from mlp.network import MLP
 from mlp.scaling import METHODS, apply_scaling, fit_scaling
@@ -37,6 +40,16 @@ from mlp.training import COSTS, History
 COMMANDS = ("train", "evaluate", "predict", "info")
 #: The training options ``mlp train`` takes (``--batch-size`` for ``batch_size``...).
 TRAIN_OPTIONS = options.command_line(options.FIT)
+#: ``--help`` for the training options whose default, None, means "chosen for you": the
+#: specification's doc explains None to a Python caller, not what leaving a flag out does.
+UNSET_HELP = {
+    "eta": "learning rate, finite and > 0 (the first epoch's, with a schedule) "
+           "(default: 3.0 with --optimizer sgd, 0.001 with adam)",
+    "cost": "the cost of a sample; cross_entropy's output delta is a - y (default: the "
+            "output's: quadratic for sigmoid and identity, cross_entropy for softmax)",
+    "validation_split": "share of the training part held out for validation (default: "
+                        "none; the test part is evaluated after every epoch)",
+}
 
 
 class CommandError(Exception):
@@ -56,6 +69,16 @@ def _sizes(text: str) -> list[int]:
         ) from None
 
 
+def _activations(text: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in text.split(","))
+    for name in names:
+        if name not in HIDDEN:
+            raise argparse.ArgumentTypeError(
+                f"unknown activation {name!r}; choose from {', '.join(HIDDEN)}: one name, "
+                "or one per hidden layer, comma-separated")
+    return names
+
+
 def _column(text: str) -> int | str:
     try:
         return int(text)
@@ -63,9 +86,19 @@ def _column(text: str) -> int | str:
         return text
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mlp", description="Train and use sigmoid multilayer perceptrons.",
+class _Parser(argparse.ArgumentParser):
+    """argparse, reporting a bad argument in one line as every other error is;
+    ``command_parsers`` holds the commands' parsers."""
+
+    command_parsers: dict[str, argparse.ArgumentParser]
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"mlp: error: {message} (see '{self.prog} --help')\n")
+
+
+def _parser() -> _Parser:
+    parser = _Parser(
+        prog="mlp", description="Train and use multilayer perceptrons.",
         epilog="With no command, 'train' is meant: 'mlp' alone trains on the bundled digits.")
     parser.add_argument("--version", action="version", version=f"mlp {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -79,7 +112,17 @@ def _parser() -> argparse.ArgumentParser:
                        help="which files of an IDX folder (default: train)")
     train.add_argument("--sizes", type=_sizes, metavar="N,...,N",
                        help="layer sizes (default: features,30,outputs)")
+    train.add_argument("--activation", type=_activations, default="sigmoid",
+                       metavar="NAME[,NAME...]",
+                       help=f"the hidden layers' activation, one of {', '.join(HIDDEN)}: "
+                            "one name, or one per hidden layer (default: sigmoid)")
+    train.add_argument("--output", choices=tuple(OUTPUTS), default="sigmoid",
+                       help="the output layer's activation; it sets the default --cost "
+                            "(default: sigmoid)")
     options.add_arguments(train, TRAIN_OPTIONS)
+    for action in train._actions:  # argparse has no public way to reach an action
+        if action.dest in UNSET_HELP and action.default is None:
+            action.help = UNSET_HELP[action.dest]
     train.add_argument("--test-fraction", type=float, default=0.25,
                        help="share held out for testing, 0 for none (default: 0.25)")
     train.add_argument("--scale", choices=METHODS, default="minmax",
@@ -109,6 +152,8 @@ def _parser() -> argparse.ArgumentParser:
 
     info = commands.add_parser("info", help="what a model file holds")
     info.add_argument("model", metavar="MODEL")
+    parser.command_parsers = {"train": train, "evaluate": evaluate, "predict": predict,
+                              "info": info}
     return parser
 
 
@@ -169,12 +214,16 @@ def _train(args: argparse.Namespace) -> int:
         raise CommandError(
             f"--sizes must start with {data.X.shape[1]} (features) and end with {n_outputs} "
             f"(outputs), got {','.join(map(str, sizes))}")
-    net = MLP(sizes, seed=args.seed)
+    activation = _hidden_activations(args.activation, sizes)
+    cost = check_cost_pair(args.output, args.cost)  # a cost the output cannot take: now
+    net = MLP(sizes, activation=activation, output=args.output, seed=args.seed)
     if not args.quiet:
         print(f"mlp {__version__}: training {net} on {name} ({len(data.train)} training, "
               f"{len(data.test)} test samples)", flush=True)
     history, seconds, interrupted = _fit(args, net, data)
     training = {k: v for k, v in vars(args).items() if k in TRAIN_OPTIONS and k != "seed"}
+    # what was used where the options were left to the output and the optimizer
+    training.update(cost=cost, eta=options.eta(vars(args)))
     training.update(seed=args.seed, epochs_run=len(history),
                     stop_reason=history.stop_reason, data=name)
     if args.out:
@@ -189,7 +238,7 @@ def _train(args: argparse.Namespace) -> int:
                                "options": training, "seconds": seconds,
                                "history": history.records}
     if len(data.test):
-        metrics["test"] = _scores(net, data.X[data.test], data.y[data.test], args.cost)
+        metrics["test"] = _scores(net, data.X[data.test], data.y[data.test], cost)
     _print_result(metrics, len(history), seconds)
     if args.json:
         _write_atomically(args.json, json.dumps(metrics, indent=2) + "\n")
@@ -198,6 +247,20 @@ def _train(args: argparse.Namespace) -> int:
 
         learning_curves(history, args.plot, title=f"{net} on {name}")
     return 0
+
+
+def _hidden_activations(names: tuple[str, ...], sizes: Sequence[int]) -> str | list[str]:
+    """``--activation``'s names for a network of ``sizes``: one name for every hidden
+    layer, or a list of one per hidden layer."""
+    n_hidden = len(sizes) - 2
+    if len(names) == 1:
+        return names[0]
+    if len(names) != n_hidden:
+        raise CommandError(
+            f"--activation names {len(names)} activations but --sizes "
+            f"{','.join(map(str, sizes))} has {n_hidden} hidden "
+            f"layer{'s' if n_hidden != 1 else ''}: give one name, or one per hidden layer")
+    return list(names)
 
 
 class _Split(NamedTuple):
@@ -299,9 +362,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     _features(X, net.sizes[0], args.data)
     _targets(y, net.sizes[-1], args.data)
     X = apply_scaling(X, header.get("scaling"))
-    cost = (header.get("training") or {}).get("cost", "quadratic")
-    if cost not in COSTS:
-        cost = "quadratic"
+    cost = _stored_cost(header, net.output)
     scores = _scores(net, X, y, cost)
     line = f"{args.data}: {int(scores['samples'])} samples, {cost} cost {scores['cost']:.6f}"
     if "accuracy" in scores:
@@ -310,6 +371,18 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.json:
         _write_atomically(args.json, json.dumps(scores, indent=2) + "\n")
     return 0
+
+
+def _stored_cost(header: dict[str, Any], output: str) -> str:
+    """The cost the model was trained with, as its file records it, if it goes with the
+    model's output; else the output's own (quadratic, or cross-entropy for softmax)."""
+    stored = (header.get("training") or {}).get("cost")
+    if isinstance(stored, str) and stored in COSTS:
+        try:
+            return check_cost_pair(output, stored)
+        except ValueError:
+            pass
+    return default_cost(output)
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -339,6 +412,16 @@ def _info(args: argparse.Namespace) -> int:
     print(f"{args.model}: mlp model file, format version {header['format_version']}, "
           f"written by mlp {header.get('mlp_version', '?')} on {header.get('created', '?')}")
     print(f"sizes: {','.join(map(str, net.sizes))} ({net.params.size:,} parameters)")
+    print(f"activation: {','.join(net.activation) or 'none (no hidden layers)'}")
+    print(f"output: {net.output}")
+    state = net.optimizer_state
+    if "m" in state:
+        kind = f"adam, t={state['t']}"
+    elif "velocity" in state:
+        kind = "momentum (velocity)"
+    else:
+        kind = "none"
+    print(f"optimizer state: {kind}")
     scaling = header.get("scaling")
     print(f"input scaling: {scaling['method'] if scaling else 'none'}")
     for key, value in (header.get("training") or {}).items():
@@ -353,7 +436,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in (*COMMANDS, "-h", "--help", "--version"):
         argv.insert(0, "train")
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # as parse_args would, but pointing at the command's --help
+        parser.command_parsers[args.command].error(
+            f"unrecognized arguments: {' '.join(extra)}")
     command = {"train": _train, "evaluate": _evaluate, "predict": _predict, "info": _info}
     try:
         return command[args.command](args)

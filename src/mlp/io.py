@@ -1,6 +1,6 @@
 """Model files: save a trained network to one ``.npz`` file and load it back.
 
-A model file is a NumPy ``.npz`` archive (a zip file) holding exactly two arrays:
+A model file is a NumPy ``.npz`` archive (a zip file) holding the arrays
 
 ``params``
     The network's parameters, ``MLP.params``: 1-D float64, ``[W_1, b_1, W_2, b_2, ...]``
@@ -9,9 +9,17 @@ A model file is a NumPy ``.npz`` archive (a zip file) holding exactly two arrays
     A uint8 array of UTF-8 encoded JSON, an object with the keys
 
     - ``"format"``: always ``"mlp-model"``;
-    - ``"format_version"``: ``1`` (``FORMAT_VERSION``);
+    - ``"format_version"``: ``2`` (``FORMAT_VERSION``);
     - ``"mlp_version"``: the version of mlp that wrote the file;
     - ``"sizes"``: the layer sizes, input first; ``"n_params"``: ``len(params)``;
+    - ``"activation"``: the hidden layers' activations, a list of one name per hidden
+      layer (``"sigmoid"``, ``"tanh"``, ``"relu"``, ``"identity"``; ``[]`` without hidden
+      layers); ``"output"``: the output layer's (``"sigmoid"``, ``"softmax"``,
+      ``"identity"``);
+    - ``"optimizer_state"``: null (none: training starts afresh), ``{"kind":
+      "momentum"}`` (the ``velocity`` array follows) or ``{"kind": "adam", "t": t}``
+      (the ``adam_m`` and ``adam_v`` arrays follow; ``t``, Adam's step count, an integer
+      >= 0);
     - ``"created"``: when the file was written, ISO-8601 in UTC;
     - ``"training"``: the training options the caller recorded (cost, l2, epochs, ...),
       or null;
@@ -19,6 +27,15 @@ A model file is a NumPy ``.npz`` archive (a zip file) holding exactly two arrays
       "scale": [...]}`` with one number per input: the network's input is
       ``(raw - offset) / scale``;
     - ``"metadata"``: a free JSON object of the caller's (``{}`` by default).
+``velocity``, or ``adam_m`` and ``adam_v`` (only as ``"optimizer_state"`` says)
+    The optimizer's state, ``MLP.optimizer_state``, so that ``partial_fit`` resumes
+    where it stopped: momentum's velocity, or Adam's first and second moments; 1-D
+    float64 laid out like ``params`` (``adam_v``, a mean of squares, is >= 0).
+
+Version-1 files (mlp before activations and Adam) hold ``header`` and ``params`` only and
+their header has no ``"activation"``, ``"output"`` or ``"optimizer_state"``: they load as
+sigmoid networks without optimizer state, and ``read_header`` fills those three keys in as
+a version-2 header would have them.
 
 Nothing in a model file is pickled, and loading never runs code from the file: the arrays
 are read with ``allow_pickle=False``, and every part is checked (names, types, shapes,
@@ -43,7 +60,7 @@ import stat
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -52,6 +69,7 @@ from numpy.typing import NDArray
 from mlp import _core
 from mlp._validation import as_kernel_array, check_sizes
 from mlp._version import __version__
+from mlp.activations import check_hidden, check_output
 from mlp.network import MLP
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "ModelFileError", "load", "read_header", "save"]
@@ -59,7 +77,9 @@ __all__ = ["FORMAT", "FORMAT_VERSION", "ModelFileError", "load", "read_header", 
 #: The ``"format"`` entry of every model file's header.
 FORMAT = "mlp-model"
 #: The version of the file layout this mlp writes, and the newest it reads.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Every version of the file layout this mlp reads.
+READABLE_VERSIONS = (1, 2)
 #: Scaling methods a header may name.
 SCALING_METHODS = ("minmax", "standard")
 
@@ -76,10 +96,18 @@ _MAX_DEFLATE_RATIO = 1100
 _ZIP_MAGIC = b"PK\x03\x04"
 _NPY_MAGIC = b"\x93NUMPY"
 _MEMBERS = ("header.npy", "params.npy")
-_HEADER_KEYS = (
+#: The arrays of each kind of optimizer state (``"optimizer_state"``'s ``"kind"``).
+STATE_ARRAYS = {"momentum": ("velocity",), "adam": ("adam_m", "adam_v")}
+_STATE_MEMBERS = tuple(f"{key}.npy" for keys in STATE_ARRAYS.values() for key in keys)
+# The keys of each kind's ``"optimizer_state"`` object.
+_STATE_KEYS = {"momentum": {"kind"}, "adam": {"kind", "t"}}
+# Adam's step count is a C ``long long`` in the core.
+_MAX_T = 2**63 - 1
+_HEADER_KEYS_V1 = (
     "format", "format_version", "mlp_version", "sizes", "n_params", "created",
     "training", "scaling", "metadata",
 )
+_HEADER_KEYS = (*_HEADER_KEYS_V1, "activation", "output", "optimizer_state")
 # What a corrupt zip or .npy member makes the standard library and numpy raise.
 _CORRUPT = (
     zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, NotImplementedError,
@@ -121,12 +149,15 @@ def save(
     scaling: Mapping[str, Any] | None = None,
     training: Mapping[str, Any] | None = None,
 ) -> None:
-    """Write ``net`` to the model file ``path``, atomically.
+    """Write ``net`` to the model file ``path``, atomically: its sizes, activations,
+    parameters and optimizer state (``net.optimizer_state``: momentum's velocity or
+    Adam's moments and step count, so that ``load(path).partial_fit`` continues exactly
+    as ``net.partial_fit`` would).
 
     Parameters
     ----------
     net : MLP
-        The network; its parameters must be finite.
+        The network; its parameters and optimizer state must be finite.
     path : str or os.PathLike
         The file to write, exactly as given (no suffix is added; ``.npz`` is customary).
         An existing file is replaced; its folder must exist.
@@ -149,8 +180,9 @@ def save(
         If ``net`` is not an ``MLP``, ``path`` is not a path, or ``metadata``,
         ``training`` or ``scaling`` hold something JSON cannot (the message names where).
     ValueError
-        If the parameters hold NaN or infinity, ``scaling`` is invalid, the metadata hold
-        NaN or infinity, or the header would exceed 1 MiB.
+        If the parameters or the optimizer state hold NaN or infinity, the optimizer
+        state holds both momentum's velocity and Adam's moments, ``scaling`` is invalid,
+        the metadata hold NaN or infinity, or the header would exceed 1 MiB.
     FileNotFoundError
         If the folder of ``path`` does not exist.
     IsADirectoryError
@@ -188,12 +220,16 @@ def save(
             f"the network's parameters contain NaN or infinity (first at params[{first}]); "
             "refusing to save it"
         )
+    state, state_arrays = _state_to_save(net.optimizer_state)
     header = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "mlp_version": __version__,
         "sizes": list(net.sizes),
         "n_params": int(params.size),
+        "activation": list(net.activation),
+        "output": net.output,
+        "optimizer_state": state,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(
             timespec="seconds"),
         "training": None if training is None else _json_object(training, "training"),
@@ -208,12 +244,38 @@ def save(
             "scaling smaller"
         )
     header_array = np.frombuffer(text, dtype=np.uint8)
-    _write_atomically(target, header_array, params)
+    _write_atomically(target, {"header": header_array, "params": params, **state_arrays})
 
 
-def _write_atomically(
-    target: str, header: NDArray[np.uint8], params: NDArray[np.float64]
-) -> None:
+def _state_to_save(
+    state: Mapping[str, Any]
+) -> tuple[dict[str, Any] | None, dict[str, NDArray[np.float64]]]:
+    """The header's ``"optimizer_state"`` and the arrays to store for ``state``, a
+    network's ``optimizer_state``; raises ValueError for state that cannot be saved."""
+    if not state:
+        return None, {}
+    if "velocity" in state and "m" in state:
+        raise ValueError(
+            "the network's optimizer state holds both momentum's velocity and Adam's "
+            "moments; a model file stores one of them: train on (partial_fit) with one "
+            "optimizer first")
+    if "velocity" in state:
+        header: dict[str, Any] = {"kind": "momentum"}
+        arrays = {"velocity": state["velocity"]}
+    else:
+        header = {"kind": "adam", "t": int(state["t"])}
+        arrays = {"adam_m": state["m"], "adam_v": state["v"]}
+    for key, values in arrays.items():
+        if not _core.all_finite(values):
+            first = int(np.argmax(~np.isfinite(values)))
+            raise ValueError(
+                f"the network's optimizer state contains NaN or infinity (first at "
+                f"{key}[{first}]); refusing to save it")
+    return header, arrays
+
+
+def _write_atomically(target: str, arrays: dict[str, Any]) -> None:
+    """Write the .npz of ``arrays`` (name: array, in the zip's order) to ``target``."""
     folder, name = os.path.split(os.path.abspath(target))
     if os.path.isdir(target):
         raise IsADirectoryError(
@@ -227,7 +289,7 @@ def _write_atomically(
     fd, temp = _create_temporary(folder, name, target)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, header=header, params=params)
+            np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
         os.replace(temp, target)
@@ -381,7 +443,9 @@ def _check_scaling(scaling: Any, n_inputs: int) -> dict[str, Any]:
 
 
 def load(path: str | os.PathLike[str]) -> MLP:
-    """The network stored in the model file ``path``, with its parameters bit for bit.
+    """The network stored in the model file ``path``: its sizes, activations, and its
+    parameters and optimizer state bit for bit (a version-1 file: a sigmoid network
+    without optimizer state).
 
     Parameters
     ----------
@@ -400,17 +464,29 @@ def load(path: str | os.PathLike[str]) -> MLP:
     ModelFileError
         (a ``ValueError``) If the file is not a valid mlp model file: not an ``.npz``,
         truncated or corrupted (checksum errors), other arrays, a bad header, a
-        ``format_version`` this mlp cannot read, parameters that do not match the
-        sizes or hold NaN or infinity, pickled objects, or members larger than the
-        sizes allow.
+        ``format_version`` this mlp cannot read, unknown activations, parameters or
+        optimizer state that do not match the sizes or hold NaN or infinity, optimizer
+        state that disagrees with the header (a missing or unexpected array, one of
+        Adam's moments without the other, a step count that is not an integer >= 0),
+        pickled objects, or members larger than the sizes allow.
 
     See Also
     --------
     read_header : the header alone (scaling, training options, metadata).
     """
-    header, params = _read(path, with_params=True)
-    assert params is not None
-    return MLP.from_params(header["sizes"], params)
+    header, arrays = _read(path, with_params=True)
+    state: dict[str, Any] = {}
+    if "velocity" in arrays:
+        state["velocity"] = arrays["velocity"]
+    if "adam_m" in arrays:
+        state.update(m=arrays["adam_m"], v=arrays["adam_v"],
+                     t=header["optimizer_state"]["t"])
+    try:
+        return MLP.from_params(header["sizes"], arrays["params"], state,
+                               activation=header["activation"], output=header["output"])
+    except (TypeError, ValueError) as exc:  # everything was checked: not expected
+        raise ModelFileError(_fspath(path), f"the network could not be built: {exc}") \
+            from None
 
 
 def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -420,16 +496,20 @@ def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
     -------
     dict
         The JSON object described in this module's docstring: ``"sizes"`` (a list of
-        int), ``"scaling"`` (None or a dict with lists ``"offset"`` and ``"scale"``),
+        int), ``"activation"`` (a list of str, one per hidden layer), ``"output"``,
+        ``"optimizer_state"`` (None or a dict with ``"kind"``, and ``"t"`` for Adam),
+        ``"scaling"`` (None or a dict with lists ``"offset"`` and ``"scale"``),
         ``"training"`` (None or a dict), ``"metadata"`` (a dict), ``"mlp_version"``,
         ``"created"`` and the format keys. Keys a future mlp might add are passed on.
+        For a version-1 file ``"format_version"`` is 1 and ``"activation"``,
+        ``"output"`` and ``"optimizer_state"`` are filled in: all sigmoid, None.
 
     Raises
     ------
     FileNotFoundError, IsADirectoryError, ModelFileError
-        As ``load``. The parameters' layout (dtype, shape, size) is checked without
-        reading all their values: only ``load`` is sure to check their checksum and
-        finiteness.
+        As ``load``. The layout (dtype, shape, size) of the parameters and of the
+        optimizer state is checked without reading their values: only ``load`` is sure
+        to check their checksums and finiteness.
     """
     header, _ = _read(path, with_params=False)
     return header
@@ -437,8 +517,10 @@ def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def _read(
     path: str | os.PathLike[str], *, with_params: bool
-) -> tuple[dict[str, Any], NDArray[np.float64] | None]:
-    """The checked header and (``with_params``) parameters of the model file ``path``."""
+) -> tuple[dict[str, Any], dict[str, NDArray[np.float64]]]:
+    """The checked header and (``with_params``) the float64 arrays of the model file
+    ``path``, by name: ``"params"`` and the optimizer state's (``"velocity"``, or
+    ``"adam_m"`` and ``"adam_v"``); no arrays without ``with_params``."""
     name = _fspath(path)
     try:
         st = os.stat(name)
@@ -472,19 +554,58 @@ def _read(
             _check_member_size(name, infos["header.npy"], _MAX_HEADER_BYTES, "header")
             raw = _read_member(name, npz, infos["header.npy"], np.dtype(np.uint8), None)
             header = _parse_header(name, raw)
+            keys = ("params", *_state_keys(name, header, infos))
             n_params = header["n_params"]
-            _check_member_size(name, infos["params.npy"], 8 * n_params, "params")
-            params = _read_member(
-                name, npz, infos["params.npy"], np.dtype(np.float64), n_params,
-                read=with_params)
-    if params is None:
-        return header, None
-    params = as_kernel_array(params)  # native byte order, aligned
-    if not _core.all_finite(params):
-        first = int(np.argmax(~np.isfinite(params)))
+            for key in keys:
+                _check_member_size(name, infos[f"{key}.npy"], 8 * n_params, key)
+            arrays = {}
+            for key in keys:
+                arrays[key] = _read_member(
+                    name, npz, infos[f"{key}.npy"], np.dtype(np.float64), n_params,
+                    read=with_params)
+    if not with_params:
+        return header, {}
+    checked = {}
+    for key, values in arrays.items():
+        assert values is not None
+        values = as_kernel_array(values)  # native byte order, aligned
+        if not _core.all_finite(values):
+            first = int(np.argmax(~np.isfinite(values)))
+            what = "parameters contain" if key == "params" else "optimizer state contains"
+            raise ModelFileError(
+                name, f"the {what} NaN or infinity (first at {key}[{first}])")
+        checked[key] = values
+    if "adam_v" in checked and (checked["adam_v"] < 0.0).any():
+        first = int(np.argmax(checked["adam_v"] < 0.0))
         raise ModelFileError(
-            name, f"the parameters contain NaN or infinity (first at params[{first}])")
-    return header, params
+            name, f"adam_v[{first}] is {float(checked['adam_v'][first])!r}: Adam's second "
+            "moments are means of squares and cannot be negative")
+    return header, checked
+
+
+def _state_keys(
+    name: str, header: dict[str, Any], infos: dict[str, Any]
+) -> tuple[str, ...]:
+    """The optimizer state's arrays, which the zip holds exactly as the header's
+    ``"optimizer_state"`` says (``_check_members`` has paired them)."""
+    found = tuple(key.removesuffix(".npy") for key in _STATE_MEMBERS if key in infos)
+    state = header["optimizer_state"]
+    expected = () if state is None else STATE_ARRAYS[state["kind"]]
+    if found == expected:
+        return expected
+    shown = " and ".join(map(repr, found))
+    if header["format_version"] == 1:
+        raise ModelFileError(
+            name, f"a version-1 model file holds no optimizer state, but this one has the "
+            f"array {shown}")
+    if state is None:
+        raise ModelFileError(
+            name, f"the file has the optimizer state array {shown} but the header's "
+            "optimizer_state is null")
+    want = " and ".join(map(repr, expected))
+    raise ModelFileError(
+        name, f"the header's optimizer_state is {state['kind']!r}, which is stored as "
+        f"{want}, but the file has {shown or 'no optimizer state array'}")
 
 
 @contextlib.contextmanager
@@ -500,15 +621,36 @@ def _reading(name: str, what: str) -> Iterator[None]:
 
 
 def _check_members(name: str, archive: Any, disk_size: int) -> dict[str, Any]:
-    """The zip's two members by name, checked from the zip's directory alone (nothing is
-    decompressed): names, compression, and sizes consistent with the file's."""
+    """The zip's members by name, checked from the zip's directory alone (nothing is
+    decompressed): names (``header`` and ``params``, and at most one optimizer state,
+    whole), compression, and sizes consistent with the file's."""
     infos = archive.infolist()
     names = sorted(info.filename for info in infos)
-    if names != sorted(_MEMBERS):
-        found = ", ".join(repr(n.removesuffix(".npy")) for n in names) or "none"
+    found = ", ".join(repr(n.removesuffix(".npy")) for n in names) or "none"
+    if not set(_MEMBERS) <= set(names):
         raise ModelFileError(
             name, f"expected exactly the arrays 'header' and 'params', found {found}: "
             "not an mlp model file")
+    unknown = [n for n in names if n not in (*_MEMBERS, *_STATE_MEMBERS)]
+    if unknown:
+        raise ModelFileError(
+            name, f"unexpected array {unknown[0].removesuffix('.npy')!r}: found {found}, "
+            "but a model file holds 'header', 'params' and at most an optimizer state "
+            "('velocity', or 'adam_m' and 'adam_v')")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ModelFileError(
+            name, f"the array {twice[0].removesuffix('.npy')!r} appears twice in the zip")
+    present = {n.removesuffix(".npy") for n in names}
+    for one, other in (("adam_m", "adam_v"), ("adam_v", "adam_m")):
+        if one in present and other not in present:
+            raise ModelFileError(
+                name, f"the {one} array has no partner {other}: Adam's state is both "
+                "moments")
+    if "velocity" in present and "adam_m" in present:
+        raise ModelFileError(
+            name, "the file holds both momentum's velocity and Adam's moments; a model "
+            "file holds at most one optimizer state")
     for info in infos:
         what = f"the member {info.filename!r}"
         if info.flag_bits & 0x1:
@@ -616,16 +758,18 @@ def _parse_header(name: str, raw: NDArray[Any] | None) -> dict[str, Any]:
     version = header.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int):
         raise bad(f"format_version must be an integer, got {version!r}")
+    readable = " and ".join(map(str, READABLE_VERSIONS))
     if version > FORMAT_VERSION:
         raise bad(
             f"format_version is {version}: the file was written by a newer mlp "
             f"({header.get('mlp_version')!r}) and this mlp ({__version__}) reads "
-            f"format_version {FORMAT_VERSION}; upgrade mlp to load it")
-    if version != FORMAT_VERSION:
+            f"format_version {readable}; upgrade mlp to load it")
+    if version not in READABLE_VERSIONS:
         raise bad(
             f"format_version {version} is not supported (this mlp reads format_version "
-            f"{FORMAT_VERSION})")
-    missing = [key for key in _HEADER_KEYS if key not in header]
+            f"{readable})")
+    missing = [key for key in (_HEADER_KEYS_V1 if version == 1 else _HEADER_KEYS)
+               if key not in header]
     if missing:
         raise ModelFileError(
             name, f"the header lacks {', '.join(map(repr, missing))}")
@@ -658,7 +802,53 @@ def _parse_header(name: str, raw: NDArray[Any] | None) -> dict[str, Any]:
         except (TypeError, ValueError) as exc:
             raise bad(f"scaling is invalid: {exc}") from None
     header["sizes"] = list(sizes)
+    if version == 1:
+        # Before activations and Adam: sigmoid units throughout, no optimizer state.
+        header["activation"] = ["sigmoid"] * (len(sizes) - 2)
+        header["output"] = "sigmoid"
+        header["optimizer_state"] = None
+        return header
+    activation = header["activation"]
+    if not isinstance(activation, list):
+        raise bad(f"activation must be a list of names, one per hidden layer, got "
+                  f"{activation!r}")
+    try:
+        header["activation"] = list(check_hidden(activation, len(sizes) - 2))
+    except (TypeError, ValueError) as exc:
+        raise bad(f"activation is invalid: {exc}") from None
+    try:
+        header["output"] = check_output(header["output"])
+    except (TypeError, ValueError) as exc:
+        raise bad(f"output is invalid: {exc}") from None
+    header["optimizer_state"] = _check_state_header(header["optimizer_state"], bad)
     return header
+
+
+def _check_state_header(
+    state: Any, bad: Callable[[str], ModelFileError]
+) -> dict[str, Any] | None:
+    """The header's ``"optimizer_state"``, checked: null, ``{"kind": "momentum"}`` or
+    ``{"kind": "adam", "t": t}`` with ``t`` an integer >= 0."""
+    if state is None:
+        return None
+    kinds = " or ".join(map(repr, STATE_ARRAYS))
+    if not isinstance(state, dict):
+        raise bad(f"optimizer_state must be null or an object with a kind ({kinds}), got "
+                  f"{state!r}")
+    kind = state.get("kind")
+    if not isinstance(kind, str) or kind not in STATE_ARRAYS:
+        raise bad(f"optimizer_state kind must be {kinds}, got {kind!r}")
+    if set(state) != _STATE_KEYS[kind]:
+        want = ", ".join(map(repr, sorted(_STATE_KEYS[kind])))
+        got = ", ".join(map(repr, sorted(state)))
+        raise bad(f"optimizer_state of kind {kind!r} must have exactly the keys {want}, "
+                  f"got {got}")
+    if kind == "adam":
+        t = state["t"]
+        if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t <= _MAX_T:
+            raise bad(f"optimizer_state t (Adam's step count) must be an integer from 0 "
+                      f"to 2**63 - 1, got {t!r}")
+    return dict(state)
 
 
 def _no_constant(token: str) -> Any:
