@@ -15,8 +15,8 @@ from mlp.options import StepOptions, check_options, STEP
 SRC = Path(mlp.__file__).parent
 
 
-def step_options(**given):
-    return StepOptions.from_options(check_options(STEP, given, "test"))
+def step_options(output="sigmoid", **given):
+    return StepOptions.from_options(check_options(STEP, given, "test"), output)
 
 
 def problem(seed=0, n=12):

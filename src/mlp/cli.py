@@ -42,14 +42,6 @@ COMMANDS = ("train", "evaluate", "predict", "info")
 TRAIN_OPTIONS = options.command_line(options.FIT)
 #: ``--help`` for the training options whose default, None, means "chosen for you": the
 #: specification's doc explains None to a Python caller, not what leaving a flag out does.
-UNSET_HELP = {
-    "eta": "learning rate, finite and > 0 (the first epoch's, with a schedule) "
-           "(default: 3.0 with --optimizer sgd, 0.001 with adam)",
-    "cost": "the cost of a sample; cross_entropy's output delta is a - y (default: the "
-            "output's: quadratic for sigmoid and identity, cross_entropy for softmax)",
-    "validation_split": "share of the training part held out for validation (default: "
-                        "none; the test part is evaluated after every epoch)",
-}
 
 
 class CommandError(Exception):
@@ -120,9 +112,6 @@ def _parser() -> _Parser:
                        help="the output layer's activation; it sets the default --cost "
                             "(default: sigmoid)")
     options.add_arguments(train, TRAIN_OPTIONS)
-    for action in train._actions:  # argparse has no public way to reach an action
-        if action.dest in UNSET_HELP and action.default is None:
-            action.help = UNSET_HELP[action.dest]
     train.add_argument("--test-fraction", type=float, default=0.25,
                        help="share held out for testing, 0 for none (default: 0.25)")
     train.add_argument("--scale", choices=METHODS, default="minmax",

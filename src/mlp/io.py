@@ -180,9 +180,8 @@ def save(
         If ``net`` is not an ``MLP``, ``path`` is not a path, or ``metadata``,
         ``training`` or ``scaling`` hold something JSON cannot (the message names where).
     ValueError
-        If the parameters or the optimizer state hold NaN or infinity, the optimizer
-        state holds both momentum's velocity and Adam's moments, ``scaling`` is invalid,
-        the metadata hold NaN or infinity, or the header would exceed 1 MiB.
+        If the parameters or the optimizer state hold NaN or infinity, ``scaling`` is
+        invalid, the metadata hold NaN or infinity, or the header would exceed 1 MiB.
     FileNotFoundError
         If the folder of ``path`` does not exist.
     IsADirectoryError
@@ -254,11 +253,6 @@ def _state_to_save(
     network's ``optimizer_state``; raises ValueError for state that cannot be saved."""
     if not state:
         return None, {}
-    if "velocity" in state and "m" in state:
-        raise ValueError(
-            "the network's optimizer state holds both momentum's velocity and Adam's "
-            "moments; a model file stores one of them: train on (partial_fit) with one "
-            "optimizer first")
     if "velocity" in state:
         header: dict[str, Any] = {"kind": "momentum"}
         arrays = {"velocity": state["velocity"]}

@@ -58,6 +58,7 @@ BLOCK_ROWS = 256
 # (about ten times a second) so that Ctrl-C is honoured without waiting for a long epoch.
 _SEGMENT_FLOPS = 2e8
 _EMPTY = np.empty(0)
+_MAX_STEPS = 2**63 - 1
 
 
 def _aligned_empty(n: int) -> Array:
@@ -172,7 +173,7 @@ class MLP:
     ) -> None:
         sizes = check_sizes(sizes)
         if init != "auto" and init not in INITIALIZERS:
-            raise ValueError(f"init must be 'auto' or one of {sorted(INITIALIZERS)}, got "
+            raise ValueError(f"init must be one of {['auto', *sorted(INITIALIZERS)]}, got "
                              f"{init!r}")
         rng = as_rng(seed)
         self._allocate(sizes, activation, output)
@@ -412,7 +413,13 @@ class MLP:
         if {"m", "v", "t"} & set(state):
             if not {"m", "v", "t"} <= set(state):
                 raise ValueError("Adam's state needs m, v and t together")
+            if "velocity" in state or velocity is not None:
+                raise ValueError("an optimizer state holds momentum's velocity or Adam's "
+                                 "m, v and t, not both")
             t = check_int(state.pop("t"), "t", 0)
+            if t > _MAX_STEPS:
+                raise ValueError(f"t must be at most {_MAX_STEPS} (the core counts Adam's "
+                                 f"steps in a 64-bit integer), got {t}")
             moments = _aligned_empty(2 * n)
             moments[:n], moments[n:] = vector("m"), vector("v")
         if state:

@@ -100,7 +100,9 @@ _LIST = (
            cli=int),
     Option("eta", None, _optional(v.check_positive),
            "Learning rate, finite and > 0 (the first epoch's, with a schedule); None: 3.0 "
-           "for SGD (the seed's), 0.001 for Adam.", "float, optional", cli=float),
+           "for SGD (the seed's), 0.001 for Adam.", "float, optional", cli=float,
+           cli_doc="learning rate, finite and > 0 (the first epoch's, with a schedule) "
+                   "(default: 3.0 with --optimizer sgd, 0.001 with adam)"),
     Option("cost", None, _optional(lambda value, name: v.check_choice(value, name, COSTS)),
            "The cost of a sample: ``\"quadratic\"`` or ``\"cross_entropy\"`` (output "
            "delta ``a - y``); None: the output's (quadratic for sigmoid and identity, "
@@ -109,7 +111,10 @@ _LIST = (
            "``C = 1/2 sum_j (a_L[j] - y[j])**2`` (sigmoid or identity output), or the "
            "cross-entropy ``C = -sum_j y[j] ln a_L[j] + (1 - y[j]) ln(1 - a_L[j])`` "
            "(sigmoid) or ``-sum_j y[j] ln a_L[j]`` (softmax); see ``MLP.cost``.",
-           cli=tuple(sorted(COSTS))),
+           cli=tuple(sorted(COSTS)),
+           cli_doc="the cost of a sample; cross_entropy's output delta is a - y (default: "
+                   "the output's: quadratic for sigmoid and identity, cross_entropy for "
+                   "softmax)"),
     Option("optimizer", "sgd", lambda value, name: v.check_choice(value, name, OPTIMIZERS),
            "``\"sgd\"`` (with momentum and Nesterov) or ``\"adam\"`` (Kingma and Ba).",
            '{"sgd", "adam"}',
@@ -153,7 +158,8 @@ _LIST = (
            "Instead of ``validation_data``: hold out this fraction of ``X`` (chosen "
            "with ``seed``).",
            "float in (0, 1), optional", cli=float,
-           cli_doc="share of the training part held out for validation"),
+           cli_doc="share of the training part held out for validation (default: none; "
+                   "the test part is evaluated after every epoch)"),
     Option("early_stopping", False, v.check_bool,
            "Stop after ``patience`` epochs without validation improvement and restore "
            "the best parameters seen.",
@@ -207,14 +213,15 @@ def add_arguments(parser: Any, names: Iterable[str]) -> None:
             continue
         default = option.command_line_default
         text = plain(option.cli_doc or option.doc)
+        shown = "" if default is None else f" (default: {default})"
         if option.cli is bool:
             parser.add_argument(option.flag, dest=name, action="store_true", help=text)
         elif isinstance(option.cli, tuple):
             parser.add_argument(option.flag, dest=name, choices=option.cli, default=default,
-                                help=f"{text} (default: {default})")
+                                help=text + shown)
         else:
             parser.add_argument(option.flag, dest=name, type=option.cli, default=default,
-                                metavar=name.upper(), help=f"{text} (default: {default})")
+                                metavar=name.upper(), help=text + shown)
 
 
 def command_line(names: Iterable[str]) -> tuple[str, ...]:
