@@ -55,14 +55,17 @@ cdef enum mlp_optimizer:
     MLP_SGD = 0             # SGD, with momentum and Nesterov's momentum as options
     MLP_ADAM = 1            # Kingma and Ba's Adam
 
-# How mlp_train_epoch steps. A zero-initialised struct with eta set is the seed's plain SGD.
+# How mlp_train_epoch steps. A zero-initialised struct with eta set is the seed's plain SGD
+# (its cost, MLP_QUADRATIC, goes with sigmoid and identity outputs; set MLP_CROSS_ENTROPY for
+# a softmax output, or use mlp_sgd_epoch, which takes the output's own cost).
 cdef struct mlp_train_options:
     double eta              # learning rate, finite, > 0
     int cost                # an mlp_cost that goes with the output
     double weight_decay     # L2: the cost gains weight_decay/2 sum W^2 (network2's lambda/n);
                             # finite, >= 0; biases are not decayed
     double momentum         # SGD: mu in [0, 1); 0 is plain SGD. Adam: 0
-    int nesterov            # SGD: nonzero for Nesterov's momentum (needs momentum > 0). Adam: 0
+    int nesterov            # SGD: nonzero for Nesterov's momentum (no effect when momentum
+                            # is 0). Adam: 0
     int optimizer           # an mlp_optimizer
     double beta1            # Adam: decay of the first moment, in [0, 1)
     double beta2            # Adam: decay of the second moment, in [0, 1)
