@@ -16,49 +16,14 @@
 
 enum { MLPK_SIGMOID = 0, MLPK_TANH = 1, MLPK_RELU = 2, MLPK_IDENTITY = 3, MLPK_SOFTMAX = 4 };
 
-/* e^t = 2^k (1 + q) for t <= 0: t = k ln2 + r, |r| <= ln2/2, *q = e^r - 1 by its Taylor
- * series without the leading 1 (degree 13, truncation < 5e-18), *scale = 2^k (computed in
- * two halves, so that results down to the subnormals come out right). t is clamped to
- * -746, below which e^t is 0. */
-static inline void mlpk_exp_parts(double t, double *scale, double *q)
-{
-    const double ln2_hi = 6.93147180369123816490e-01;   /* 0x3fe62e42fee00000 */
-    const double ln2_lo = 1.90821492927058770002e-10;
-    const double magic = 0x1.8p52;                       /* rounds to an integer */
-    t = t < -746.0 ? -746.0 : t;
-    double k = (t * 1.44269504088896338700 + magic) - magic;
-    double r = (t - k * ln2_hi) - k * ln2_lo;
-    double p = 1.0 / 6227020800.0;                       /* 1/13! */
-    p = p * r + 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    *q = (p * r) * r + r;
-    double k1 = (k * 0.5 + magic) - magic;
-    *scale = mlpk_pow2i(k1) * mlpk_pow2i(k - k1);
-}
-
-/* e^t for t <= 0, to about one ulp. */
-static inline double mlpk_exp_neg(double t)
-{
-    double scale, q;
-    mlpk_exp_parts(t, &scale, &q);
-    return scale * (1.0 + q);
-}
-
-/* e^t - 1 for t <= 0, to a few ulp also near 0 (where it is q itself, k = 0; computing it
- * from e^t would lose the digits): 2^k q + (2^k - 1). */
+/* e^t - 1 for t <= 0, to a few ulp also near 0, where computing it from e^t would lose
+ * the digits: with t = k ln2 + r (_simd.h's reduction), q = e^r - 1 from the polynomial's
+ * tail, and e^t - 1 = 2^k q + (2^k - 1), which is q itself when k = 0. */
 static inline double mlpk_expm1_neg(double t)
 {
-    double scale, q;
-    mlpk_exp_parts(t, &scale, &q);
+    double k, r = mlpk_exp_reduce(t, &k);
+    double q = (mlpk_exp_tail(r) * r) * r + r;
+    double scale = mlpk_scale2(1.0, k);
     return scale * q + (scale - 1.0);
 }
 

@@ -275,20 +275,22 @@ static inline double mlpk_pow2i(double k)
     return d;
 }
 
-/* sig(z) = 1/(1+e^-z) without branches, accurate to about one ulp: e = exp(-|z|) in (0, 1]
- * never overflows, sig(z) = 1/(1+e) for z >= 0 and e/(1+e) for z < 0. exp(t), t <= 0, by
- * t = k ln2 + r, |r| <= ln2/2, a degree-13 Taylor polynomial for e^r (truncation < 5e-18)
- * and 2^k applied in two halves so that results down to the subnormals come out right.
- * NaN gives NaN, -inf gives 0, +inf gives 1. */
-static inline double mlpk_sig(double z)
+/* exp(t) for t <= 0, in parts: t = k ln2 + r with |r| <= ln2/2 (t clamped to -746, below
+ * which exp(t) is 0), and the tail of the degree-13 Taylor polynomial of e^r (truncation
+ * < 5e-18), e^r = (tail r + 1) r + 1, so that e^r - 1 = (tail r) r + r keeps its digits
+ * near 0 (the tanh of _activations.h). */
+static inline double mlpk_exp_reduce(double t, double *k)
 {
     const double ln2_hi = 6.93147180369123816490e-01;   /* 0x3fe62e42fee00000 */
     const double ln2_lo = 1.90821492927058770002e-10;
     const double magic = 0x1.8p52;                       /* rounds to an integer */
-    double t = -(z < 0.0 ? -z : z);
     t = t < -746.0 ? -746.0 : t;
-    double k = (t * 1.44269504088896338700 + magic) - magic;
-    double r = (t - k * ln2_hi) - k * ln2_lo;
+    *k = (t * 1.44269504088896338700 + magic) - magic;
+    return (t - *k * ln2_hi) - *k * ln2_lo;
+}
+
+static inline double mlpk_exp_tail(double r)
+{
     double p = 1.0 / 6227020800.0;                       /* 1/13! */
     p = p * r + 1.0 / 479001600.0;
     p = p * r + 1.0 / 39916800.0;
@@ -300,11 +302,31 @@ static inline double mlpk_sig(double z)
     p = p * r + 1.0 / 120.0;
     p = p * r + 1.0 / 24.0;
     p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
-    double k1 = (k * 0.5 + magic) - magic;               /* k = k1 + (k - k1), halves */
-    double e = p * mlpk_pow2i(k1) * mlpk_pow2i(k - k1);
+    return p * r + 0.5;
+}
+
+/* x 2^k for an integer-valued k in [-1075, 1023], applied in two halves (x 2^k1, then
+ * 2^(k - k1)) so that results down to the subnormals come out right. */
+static inline double mlpk_scale2(double x, double k)
+{
+    const double magic = 0x1.8p52;
+    double k1 = (k * 0.5 + magic) - magic;
+    return x * mlpk_pow2i(k1) * mlpk_pow2i(k - k1);
+}
+
+/* exp(t) for t <= 0, to about one ulp. */
+static inline double mlpk_exp_neg(double t)
+{
+    double k, r = mlpk_exp_reduce(t, &k);
+    return mlpk_scale2((mlpk_exp_tail(r) * r + 1.0) * r + 1.0, k);
+}
+
+/* sig(z) = 1/(1+e^-z) without branches, accurate to about one ulp: e = exp(-|z|) in (0, 1]
+ * never overflows, sig(z) = 1/(1+e) for z >= 0 and e/(1+e) for z < 0. NaN gives NaN, -inf
+ * gives 0, +inf gives 1. */
+static inline double mlpk_sig(double z)
+{
+    double e = mlpk_exp_neg(-(z < 0.0 ? -z : z));
     double q = 1.0 / (1.0 + e);
     return z >= 0.0 ? q : e * q;
 }
