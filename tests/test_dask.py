@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 import weakref
 
@@ -16,6 +15,7 @@ import numpy as np
 import pytest
 
 import mlp
+from _watch import outputs_of, predictions_during
 from mlp.datasets import load_digits
 
 # --- optional import (these two run with or without dask) --------------------------------
@@ -415,30 +415,12 @@ def test_predictions_during_fit_see_only_states_between_steps(mdask, da, workers
         states.append(self.params.copy())
 
     monkeypatch.setattr(mlp.MLP, "apply_gradient", recording)
-    seen, running, watching = [], threading.Event(), threading.Event()
-    running.set()
-
-    def watch():
-        while running.is_set():
-            seen.append(net.predict(probe))
-            watching.set()
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    assert watching.wait(10)
-    try:
+    with predictions_during(net, probe) as seen:
         mdask.fit(net, da.from_array(X, chunks=(300, 40)), y, epochs=2, batch_size=20,
                   eta=0.5, **options)
-    finally:
-        running.clear()
-        watcher.join()
     assert len(states) == 1 + 2 * 30
     assert len(seen) > 30, len(seen)
-    twin = net.copy()
-    allowed = set()
-    for params in states:
-        twin.params[:] = params
-        allowed.add(twin.predict(probe).tobytes())
+    allowed = outputs_of(net, states, probe)
     assert all(out.tobytes() in allowed for out in seen)
 
 

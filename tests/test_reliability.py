@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import mlp
+from _watch import outputs_of, predictions_during
 from mlp import network
 
 
@@ -89,38 +90,15 @@ def test_predictions_during_fit_never_see_a_torn_update(monkeypatch):
     probe = rng.uniform(0, 1, (5, 30))
     net = mlp.MLP([30, 40, 4], seed=0)
     states = [net.params.copy()]
-    seen = []
-    watching = threading.Event()
-    running = threading.Event()
-    running.set()
-
-    def watch():
-        while running.is_set():
-            seen.append(net.predict(probe))
-            watching.set()
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    assert watching.wait(10)
-    try:
+    with predictions_during(net, probe) as seen:
         net.fit(X, y, epochs=3, batch_size=10, eta=1.0, shuffle=False,
                 progress=lambda *a: states.append(net.params.copy()))
-    finally:
-        running.clear()
-        watcher.join()
     assert len(states) > 20
     during = seen[1:]  # all but the first prediction may have overlapped the fit
     assert len(during) >= 5, len(during)
     # Every prediction is that of a state between two kernel calls.
-    allowed = {mlp.MLP.from_weights(*_layers(net, s)).predict(probe).tobytes()
-               for s in states}
+    allowed = outputs_of(net, states, probe)
     assert all(out.tobytes() in allowed for out in seen)
-
-
-def _layers(net, params):
-    twin = net.copy()
-    twin.params[:] = params
-    return twin.weights, twin.biases
 
 
 # --- interrupts ------------------------------------------------------------------------------
