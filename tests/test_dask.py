@@ -385,9 +385,10 @@ def test_fit_is_net_fit(mdask, da, digits, workers, units, options):
     base = mlp.MLP([64, 30, 10], seed=0, **units)
     net, expected = base.copy(), base.copy()
     # 1797 rows in mini-batches of 100: the last one holds 97; chunks unrelated to both.
+    options = {"eta": 0.5, **options}
     history = mdask.fit(net, da.from_array(X, chunks=(450, 64)), y, epochs=3,
-                        batch_size=100, eta=0.5, **options)
-    want = expected.fit(X, y, epochs=3, batch_size=100, eta=0.5, shuffle=False, **options)
+                        batch_size=100, **options)
+    want = expected.fit(X, y, epochs=3, batch_size=100, shuffle=False, **options)
     np.testing.assert_allclose(net.params, expected.params, rtol=0, atol=1e-12)
     np.testing.assert_allclose(history["cost"], want["cost"], rtol=1e-12)
     if "l2" in options:

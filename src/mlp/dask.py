@@ -274,8 +274,10 @@ def partial_fit(
     seed : None, int or numpy.random.Generator
         Seeds the chunk order.
     **options
-        ``batch_size``, ``eta``, ``cost``, ``l2``, ``momentum``, ``nesterov``, as for
-        ``MLP.partial_fit`` (and its defaults).
+        The step options of ``mlp.options.STEP`` (``batch_size``, ``eta``, ``cost``,
+        ``optimizer``, ``l2``, ``momentum``, ``nesterov``, ``beta1``, ``beta2``,
+        ``epsilon``), as for ``MLP.partial_fit`` (and its defaults); the optimizer's
+        state (momentum's velocity, Adam's moments) carries from chunk to chunk.
 
     Returns
     -------
@@ -593,7 +595,7 @@ def fit(
     *,
     epochs: int,
     batch_size: int,
-    eta: float,
+    eta: float | None,
     seed: int | np.random.Generator | None = None,
     shuffle: bool = False,
     client: Any = None,
@@ -609,7 +611,9 @@ def fit(
     every worker, each computes the summed gradient of its part with the compiled core
     (split among its threads), and the driver adds the sums and applies one step,
     ``W := (1 - eta l2/n) W - eta/m sum dC/dW``, ``b := b - eta/m sum dC/db`` (or, with
-    ``momentum``, the momentum step of ``MLP.fit``). With ``shuffle=False`` this is
+    ``momentum`` or ``optimizer="adam"``, that step of ``MLP.fit``), through
+    ``net.apply_gradient``: the compiled update, under the network's write lock. With
+    ``shuffle=False`` this is
     ``net.fit(X, Y, shuffle=False, ...)`` up to rounding (about 1e-16 per step).
 
     The data must fit in the workers' memory (for data that does not, use
@@ -630,8 +634,9 @@ def fit(
     batch_size : int
         Rows per mini-batch, shared among the workers; larger than ``n`` means full-batch
         gradient descent.
-    eta : float
-        Learning rate, finite and > 0.
+    eta : float or None
+        Learning rate, finite and > 0; None: the optimizer's default (3.0 for SGD, 0.001
+        for Adam).
     seed : None, int or numpy.random.Generator
         Seeds the shuffling.
     shuffle : bool, default False
@@ -647,7 +652,8 @@ def fit(
         Addresses of the workers to use; default all the client's workers when ``fit``
         starts.
     **options
-        ``cost``, ``l2``, ``momentum``, ``nesterov``, as for ``MLP.fit``.
+        ``cost``, ``optimizer``, ``l2``, ``momentum``, ``nesterov``, ``beta1``,
+        ``beta2``, ``epsilon``, as for ``MLP.fit``.
 
     Returns
     -------
