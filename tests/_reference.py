@@ -113,42 +113,10 @@ def cross_entropy(W, B, x, y):
 
 def train_epoch(W, B, X, Y, order, batch_size, eta, *, cost="quadratic", l2=0.0, n=None,
                 momentum=0.0, nesterov=False, VW=None, VB=None):
-    """One epoch with the toolkit's options, in place, one mini-batch at a time:
-    g = 1/m sum grad (+ l2/n w for weights);
-    momentum 0: w -= eta g  (that is w := (1 - eta l2/n) w - eta/m sum dw);
-    momentum mu: v := mu v - eta g; w += v (Nesterov: w += mu v - eta g)."""
-    n = len(order) if n is None else n
-    for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
-        m = len(idx)
-        sW = [[[0.0] * len(row) for row in Wl] for Wl in W]
-        sB = [[0.0] * len(bl) for bl in B]
-        for k in idx:
-            dW, dB = backprop(W, B, X[k], Y[k], cost)
-            for l in range(len(W)):
-                for i in range(len(W[l])):
-                    for j in range(len(W[l][i])):
-                        sW[l][i][j] += dW[l][i][j]
-                for j in range(len(B[l])):
-                    sB[l][j] += dB[l][j]
-        for l in range(len(W)):
-            for i in range(len(W[l])):
-                for j in range(len(W[l][i])):
-                    g = sW[l][i][j] / m + l2 / n * W[l][i][j]
-                    if momentum:
-                        v = momentum * VW[l][i][j] - eta * g
-                        VW[l][i][j] = v
-                        W[l][i][j] += momentum * v - eta * g if nesterov else v
-                    else:
-                        W[l][i][j] -= eta * g
-            for j in range(len(B[l])):
-                g = sB[l][j] / m
-                if momentum:
-                    v = momentum * VB[l][j] - eta * g
-                    VB[l][j] = v
-                    B[l][j] += momentum * v - eta * g if nesterov else v
-                else:
-                    B[l][j] -= eta * g
+    """One epoch of the seed's sigmoid network with the toolkit's options, in place:
+    ``sgd_epoch`` (below) with its velocity given as VW, VB."""
+    velocity = (VW, VB) if momentum else None
+    sgd_epoch(W, B, X, Y, order, batch_size, eta, cost, l2, n, momentum, nesterov, velocity)
 
 
 # --- beyond the sigmoid: hidden activations, softmax and identity outputs, Adam ----------

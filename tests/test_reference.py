@@ -154,35 +154,6 @@ def test_all_sigmoid_quadratic_is_the_seed_exactly(sizes):
             pytest.approx(np.mean([ref.cost(W, B, x, y) for x, y in zip(X, Y)]), rel=1e-15)
 
 
-@pytest.mark.parametrize("options", [
-    {}, {"cost": "cross_entropy"}, {"l2": 3.0}, {"momentum": 0.8, "l2": 1.0},
-    {"momentum": 0.6, "nesterov": True, "cost": "cross_entropy"},
-], ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "seed")
-@pytest.mark.parametrize("batch_size", [1, 3, 7])
-def test_all_sigmoid_sgd_epochs_are_train_epoch_exactly(options, batch_size):
-    W, B, X, Y = problem("sigmoid", "sigmoid", "quadratic", sizes=[4, 5, 4, 3], n=7,
-                         seed=2)
-    W2, B2 = [[r[:] for r in Wl] for Wl in W], [b[:] for b in B]
-    VW, VB = ref.zeros_like(W, B)
-    velocity = ref.zeros_like(W, B)
-    order = [3, 0, 6, 1, 5, 2, 4]
-    for _ in range(2):
-        ref.train_epoch(W, B, X, Y, order, batch_size, 0.9, VW=VW, VB=VB, **options)
-        ref.sgd_epoch(W2, B2, X, Y, order, batch_size, 0.9, options.get("cost"),
-                      options.get("l2", 0.0), None, options.get("momentum", 0.0),
-                      options.get("nesterov", False), velocity, ["sigmoid", "sigmoid"],
-                      "sigmoid")
-    assert (W2, B2) == (W, B)
-    if options.get("momentum"):
-        assert velocity == (VW, VB)
-    if not options:   # and sgd_epoch's seed signature, as test_math.py calls it
-        W3, B3 = [[r[:] for r in Wl] for Wl in W], [b[:] for b in B]
-        W4, B4 = [[r[:] for r in Wl] for Wl in W], [b[:] for b in B]
-        ref.sgd_epoch(W3, B3, X, Y, order, batch_size, 0.9)
-        ref.train_epoch(W4, B4, X, Y, order, batch_size, 0.9)
-        assert (W3, B3) == (W4, B4)
-
-
 # --- the epochs step by the reference's own gradient -------------------------------------
 
 def step_by_gradient(W, B, X, Y, order, batch_size, eta, cost, l2, hidden, output, rule,
