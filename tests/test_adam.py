@@ -346,3 +346,20 @@ def test_options_specify_the_optimizer():
         for method in ("fit", "partial_fit"):
             parameter = inspect.signature(getattr(mlp.MLP, method)).parameters[name]
             assert parameter.default == default, (method, name)
+
+
+def test_moments_of_inputs_that_stay_zero_are_flushed_not_subnormal():
+    """An input that is 0 after its first row leaves its weights' gradients 0: m decays by
+    beta1 a step and would pass through the subnormals (slow arithmetic) after some 6,700
+    steps; the core flushes it to 0 instead."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0.5, 1.0, (6900, 2))
+    X[1:, 1] = 0.0
+    y = rng.integers(0, 2, 6900)
+    net = mlp.MLP([2, 3, 2], output="softmax", seed=0)
+    net.fit(X, y, epochs=1, batch_size=1, optimizer="adam", shuffle=False)
+    m = net.optimizer_state["m"]
+    W1_row1 = m[3:6]                     # the first layer's weights from input 1
+    tiny = np.finfo(np.float64).tiny
+    assert np.all(W1_row1 == 0.0)
+    assert not np.any((m != 0.0) & (np.abs(m) < tiny))

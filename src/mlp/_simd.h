@@ -22,6 +22,7 @@
 #ifndef MLPK_SIMD_H
 #define MLPK_SIMD_H
 
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -247,7 +248,8 @@ static void mlpk_momentum_step(double *restrict p, double *restrict v,
 /* Adam's step over n parameters p with moments m, v and gradient g (Kingma and Ba's
  * efficient form): g' = g + weight_decay p, m := beta1 m + (1 - beta1) g',
  * v := beta2 v + (1 - beta2) g'^2, p -= alpha m / (sqrt(v) + epsilon), where alpha is
- * eta sqrt(1 - beta2^t) / (1 - beta1^t) for this step t. */
+ * eta sqrt(1 - beta2^t) / (1 - beta1^t) for this step t. Moments below DBL_MIN are
+ * flushed to 0. */
 MLPK_CLONES
 static void mlpk_adam_step(double *restrict p, double *restrict m, double *restrict v,
                            const double *restrict g, ptrdiff_t n, double beta1,
@@ -255,8 +257,13 @@ static void mlpk_adam_step(double *restrict p, double *restrict m, double *restr
 {
     for (ptrdiff_t k = 0; k < n; ++k) {
         const double gk = g[k] + weight_decay * p[k];
-        const double mk = beta1 * m[k] + (1.0 - beta1) * gk;
-        const double vk = beta2 * v[k] + (1.0 - beta2) * (gk * gk);
+        double mk = beta1 * m[k] + (1.0 - beta1) * gk;
+        double vk = beta2 * v[k] + (1.0 - beta2) * (gk * gk);
+        /* A moment that has decayed below the smallest normal double (an input that is
+         * always 0, over thousands of steps) is 0: subnormal arithmetic is many times
+         * slower, and the step it would add is below 1e-300. */
+        mk = (mk < DBL_MIN && mk > -DBL_MIN) ? 0.0 : mk;
+        vk = vk < DBL_MIN ? 0.0 : vk;
         m[k] = mk;
         v[k] = vk;
         p[k] -= alpha * mk / (sqrt(vk) + epsilon);
