@@ -32,8 +32,10 @@ What it measures (benchmarks/README.md has the details):
 * where Adam's time goes at batch 10 in mlp: the epoch with plain SGD (whose update is
   fused into the weight-gradient product), with momentum (a gradient buffer and a cheap
   elementwise step) and with Adam; the compiled step alone (``_core.apply_step``) for Adam
-  and for momentum; NumPy's Adam step on the same number of parameters; and whether the
-  compiled Adam loop was vectorized (from ``objdump``, if installed).
+  and for momentum; NumPy's Adam step on the same number of parameters; whether the
+  compiled Adam loop was vectorized (from ``objdump``, if installed); and, with
+  Fashion-MNIST installed, how many of Adam's moments turn subnormal in two epochs on real
+  data and what that does to the step.
 
 Before timing, it checks that mlp and the NumPy reference give the same parameters, to
 1e-10, after one epoch from the same weights in the same order, for every unit and
@@ -656,6 +658,59 @@ def profile_adam(shapes: list[list[int]], args: argparse.Namespace, data: Data,
 
 
 _EMPTY = np.empty(0)
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+def subnormal_moments(args: argparse.Namespace, say) -> dict[str, Any] | None:
+    """Adam on real data at batch 10: inputs that are almost always zero (Fashion-MNIST's
+    border pixels) give their weights zero gradients for thousands of steps, and Adam's m
+    decays by beta1 at each into the subnormal range, where arithmetic is slow. Two epochs
+    of relu + softmax + Adam on Fashion-MNIST [784, 100, 10] (``partial_fit``, batch 10),
+    then the compiled step timed with that state and with its subnormals flushed to zero
+    (gradient zero where m is subnormal or zero, as in training). None without the data."""
+    if not (FASHION / "train-images-idx3-ubyte.gz").exists():
+        return None
+    from mlp.datasets import load_idx
+
+    X, y = load_idx(FASHION, kind="train")
+    X, y = X[:50_000] / 255.0, y[:50_000]
+    net = mlp.MLP([784, 100, 10], activation="relu", output="softmax", seed=args.seed)
+    tiny = np.finfo(np.float64).tiny
+    epochs = []
+    for epoch in range(2):
+        hist = net.partial_fit(X, y, batch_size=10, optimizer="adam", eta=0.001,
+                               seed=epoch)
+        m = net.optimizer_state["m"]
+        epochs.append({"seconds": float(hist[-1]["seconds"]),
+                       "subnormal_m": int(np.sum((m != 0) & (np.abs(m) < tiny))),
+                       "zero_m": int(np.sum(m == 0))})
+    state = net.optimizer_state
+    packed = np.concatenate([state["m"], state["v"]])
+    flushed = packed.copy()
+    flushed[np.abs(flushed) < tiny] = 0.0
+    params = net.params.copy()
+    grad0 = np.random.default_rng(args.seed).standard_normal(params.size) * 1e-3
+    grad0[np.abs(state["m"]) < tiny] = 0.0
+    sizes = net.sizes_array
+
+    def step_time(initial: np.ndarray) -> float:
+        best = math.inf
+        for _ in range(5):
+            st, grad = initial.copy(), grad0.copy()
+            t0 = time.perf_counter()
+            for _ in range(100):
+                _core.apply_step(params, st, sizes, grad, 1, 1e-12, optimizer=_core.ADAM,
+                                 t=1)
+            best = min(best, (time.perf_counter() - t0) / 100)
+        return best
+
+    rec = {"sizes": [784, 100, 10], "batch": 10, "epochs": epochs,
+           "n_params": int(params.size), "step_us": 1e6 * step_time(packed),
+           "step_flushed_us": 1e6 * step_time(flushed)}
+    say(f"Adam on Fashion-MNIST, batch 10: epochs {epochs[0]['seconds']:.2f} s, "
+        f"{epochs[1]['seconds']:.2f} s; {epochs[1]['subnormal_m']:,} subnormal m; step "
+        f"{rec['step_us']:.0f} µs, {rec['step_flushed_us']:.0f} µs with them flushed")
+    return rec
 
 
 def _aligned(n: int) -> np.ndarray:
@@ -694,7 +749,7 @@ def markdown(res: dict[str, Any]) -> str:
     else:
         lines.append("OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE: not set (OpenBLAS picks its "
                      "kernel for this CPU: " + ", ".join(sorted({
-                         str(b["architecture"]) for b in res["blas"]})) + ").")
+                         str(b["architecture"]) for b in res["blas"] if b["architecture"]})) + ").")
     lines.append("")
 
     lines.append(f"## Training: samples/s, one epoch (best of {res['settings']['repeats']}, "
@@ -784,6 +839,16 @@ def markdown(res: dict[str, Any]) -> str:
                      "GB/s counts the 7 vectors it reads or writes (p, m, v, g read; p, m, v "
                      "written); the last column is the step's share of the time Adam's "
                      "mini-batch takes beyond SGD's.")
+        lines.append("")
+    sub = res.get("subnormal_moments")
+    if sub:
+        e1, e2 = sub["epochs"]
+        lines.append(f"Adam on Fashion-MNIST [784, 100, 10], batch 10 (`partial_fit`): epoch 1 "
+                     f"{e1['seconds']:.2f} s, epoch 2 {e2['seconds']:.2f} s; after epoch 2, "
+                     f"{e2['subnormal_m']:,} of {sub['n_params']:,} first moments m are "
+                     f"subnormal ({e1['subnormal_m']:,} after epoch 1; {e2['zero_m']:,} are "
+                     f"zero). The compiled step with that state: {sub['step_us']:.0f} µs; with "
+                     f"the subnormals flushed to zero: {sub['step_flushed_us']:.0f} µs.")
         lines.append("")
     vec = res.get("adam_kernel")
     if vec:
@@ -942,6 +1007,8 @@ def main(argv: list[str] | None = None) -> int:
         training = measure_training(impls, shapes, args, data, say)
         profile = [] if args.no_profile or "mlp" not in impls or 10 not in args.batches \
             else profile_adam(shapes, args, data, say)
+        subnormal = None if args.no_profile or args.quick or "mlp" not in impls \
+            else subnormal_moments(args, say)
     res = {
         "schema": 1,
         "started": started,
@@ -968,6 +1035,7 @@ def main(argv: list[str] | None = None) -> int:
         "ratios": ratios(training, impls),
         "adam_profile": profile,
         "adam_kernel": adam_vectorized(),
+        "subnormal_moments": subnormal,
         "loadavg": {"start": load0,
                     "end": os.getloadavg() if hasattr(os, "getloadavg") else None},
     }
