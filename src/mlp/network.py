@@ -93,11 +93,13 @@ class Snapshot(NamedTuple):
 
 
 class MLP:
-    """A fully connected sigmoid network trained by backpropagation and mini-batch SGD.
+    """A fully connected network trained by backpropagation and mini-batch SGD or Adam;
+    by default the seed's sigmoid network.
 
-    Layer ``l`` computes ``a_l = sig(b_l + a_{l-1} @ W_l)`` with ``W_l`` of shape
-    ``(n_{l-1}, n_l)``: ``W_l[i, j]`` connects input neuron ``i`` to output neuron ``j``.
-    The cost of one sample is ``C = 1/2 sum_j (a_L[j] - y[j])**2``.
+    Layer ``l`` computes ``a_l = f_l(b_l + a_{l-1} @ W_l)`` with ``W_l`` of shape
+    ``(n_{l-1}, n_l)``: ``W_l[i, j]`` connects input neuron ``i`` to output neuron ``j``,
+    and ``f_l`` the layer's activation (the sigmoid by default). The seed's cost of one
+    sample is ``C = 1/2 sum_j (a_L[j] - y[j])**2``.
 
     Parameters
     ----------
