@@ -131,7 +131,7 @@ def test_train_on_npz_and_idx(tmp_path, blobs):
         (["--sizes", "64,30,9"], "--sizes must start with 64"),
         (["--sizes", "64,x,10"], "comma-separated"),
         (["--test-fraction", "1.5"], "--test-fraction"),
-        (["--momentum", "1"], "momentum"),
+        (["--momentum", "1.5"], "momentum"),
         (["--early-stopping", "--test-fraction", "0"], "validation data"),
         (["nowhere.csv"], "nowhere.csv: no such file"),
         (["--epochs", "-1"], "epochs must be >= 0"),
@@ -352,7 +352,7 @@ def test_help_explains_the_options_left_to_the_output_and_the_optimizer(capsys):
     assert exit_info.value.code == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "(default: None)" not in text
-    for flag in ("--activation NAME[,NAME...]", "--output {sigmoid,softmax,identity}",
+    for flag in ("--activation NAME[,NAME...]", "--output {sigmoid,softmax,identity,exp}",
                  "--optimizer {sgd,adam}", "--beta1", "--beta2", "--epsilon"):
         assert flag in text
     assert "(default: 3.0 with --optimizer sgd, 0.001 with adam)" in text

@@ -548,7 +548,7 @@ def test_bad_options_are_refused_clearly(mdask, da):
     with pytest.raises(ValueError, match="eta"):
         mdask.partial_fit(net, Xd, y, eta=-1.0)
     with pytest.raises(ValueError, match="momentum"):
-        mdask.partial_fit(net, Xd, y, momentum=1.0)
+        mdask.partial_fit(net, Xd, y, momentum=1.5)
     with pytest.raises(ValueError, match="cost"):
         mdask.partial_fit(net, Xd, y, cost="hinge")
     with pytest.raises(ValueError, match="epochs"):

@@ -262,8 +262,8 @@ def test_a_cost_that_does_not_go_with_the_output_is_MLP_ERR_ACTIVATION(mlp_embed
 
 @pytest.mark.parametrize("options", [
     {"optimizer": "adam", "beta1": 1.0}, {"optimizer": "adam", "beta2": -0.1},
-    {"optimizer": "adam", "epsilon": 0.0}, {"momentum": 1.0}, {"momentum": -0.5},
-], ids=["beta1", "beta2", "epsilon", "momentum-1", "momentum-negative"])
+    {"optimizer": "adam", "epsilon": 0.0}, {"momentum": 1.5}, {"momentum": -0.5},
+], ids=["beta1", "beta2", "epsilon", "momentum-over-1", "momentum-negative"])
 def test_an_option_out_of_range_is_MLP_ERR_OPTIONS(mlp_embed, problem, options):
     net, X, Y = problem
     a = net.copy()

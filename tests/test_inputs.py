@@ -349,7 +349,7 @@ def test_core_functions_check_their_buffers():
                                np.zeros((5, 2)), work, 2), "activations"),
         (lambda: epoch(params, none, sizes, x, y, order, 2, 0.1, work, cost=7), "cost"),
         (lambda: epoch(params, params.copy(), sizes, x, y, order, 2, 0.1, work,
-                       momentum=1.0), "momentum"),
+                       momentum=1.5), "momentum"),
         (lambda: predict(params, sizes, x, np.zeros((5, 3)), work, 2), "out"),
         (lambda: predict(params, sizes, x, np.zeros((5, 2)), work[:0], 2), "work"),
         (lambda: gradient(params, sizes, x, y, params[:-1].copy(), 1.0, work, 2),

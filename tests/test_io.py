@@ -853,7 +853,7 @@ def test_version_2_header_missing_a_key(tmp_path, net, key):
     ({"activation": ["relu", "relu"]}, r"one entry per hidden layer \(1\), got 2"),
     ({"activation": []}, r"one entry per hidden layer \(1\), got 0"),
     ({"output": "softplus"}, "output is invalid: output must be one of "
-     r"\['identity', 'sigmoid', 'softmax'\], got 'softplus'"),
+     r"\['exp', 'identity', 'sigmoid', 'softmax'\], got 'softplus'"),
     ({"output": "relu"}, "output is invalid"),
     ({"output": None}, "output is invalid"),
     ({"output": ["softmax"]}, "output is invalid"),

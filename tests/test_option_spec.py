@@ -27,7 +27,8 @@ BAD = {
     "beta2": (-0.1, ValueError),
     "epsilon": (0.0, ValueError),
     "l2": (-1.0, ValueError),
-    "momentum": (1.0, ValueError),
+    "alpha": (-1.0, ValueError),
+    "momentum": (1.5, ValueError),
     "nesterov": (1, TypeError),
     "schedule": ("cosine", ValueError),
     "validation_data": ([1, 2, 3], TypeError),
@@ -42,9 +43,13 @@ BAD = {
 }
 
 
+# Keyword arguments that are data, not training options.
+DATA = ("order", "sample_weight")
+
+
 def keyword_defaults(function):
     return {name: p.default for name, p in inspect.signature(function).parameters.items()
-            if p.kind is p.KEYWORD_ONLY}
+            if p.kind is p.KEYWORD_ONLY and name not in DATA}
 
 
 def test_every_option_has_a_refused_value_here():

@@ -151,7 +151,7 @@ def test_partial_fit_over_chunks_equals_one_fit_epoch():
     [
         ({"l2": -1.0}, ValueError, "l2"),
         ({"l2": float("inf")}, ValueError, "l2"),
-        ({"momentum": 1.0}, ValueError, "momentum"),
+        ({"momentum": 1.5}, ValueError, "momentum"),
         ({"momentum": -0.1}, ValueError, "momentum"),
         ({"momentum": "high"}, TypeError, "momentum"),
         ({"nesterov": 1}, TypeError, "nesterov"),

@@ -1,10 +1,11 @@
 /* mlp/_activations.h: the units beyond the seed's sigmoid (whose loops are _simd.h's):
- * tanh, ReLU, identity and softmax, each with the bias added first, and the factor of the
+ * tanh, ReLU, identity, softmax and exp, each with the bias added first, and the factor of the
  * backward pass, the derivative taken from the activation as the seed does for the sigmoid:
  * a(1-a), 1-a^2, [a > 0], 1. Branch-free where it matters, so that the loops vectorize.
  *
  * The activation codes are _core.pxd's mlp_activation (MLP_SIGMOID 0, MLP_TANH 1,
- * MLP_RELU 2, MLP_IDENTITY 3, MLP_SOFTMAX 4). Private to _core.pyx: not part of mlp's C API.
+ * MLP_RELU 2, MLP_IDENTITY 3, MLP_SOFTMAX 4, MLP_EXP 5). Private to _core.pyx: not part of
+ * mlp's C API.
  */
 #ifndef MLPK_ACTIVATIONS_H
 #define MLPK_ACTIVATIONS_H
@@ -14,7 +15,8 @@
 
 #include "_simd.h"
 
-enum { MLPK_SIGMOID = 0, MLPK_TANH = 1, MLPK_RELU = 2, MLPK_IDENTITY = 3, MLPK_SOFTMAX = 4 };
+enum { MLPK_SIGMOID = 0, MLPK_TANH = 1, MLPK_RELU = 2, MLPK_IDENTITY = 3, MLPK_SOFTMAX = 4,
+       MLPK_EXP = 5 };
 
 /* e^t - 1 for t <= 0, to a few ulp also near 0, where computing it from e^t would lose
  * the digits: with t = k ln2 + r (_simd.h's reduction), q = e^r - 1 from the polynomial's
@@ -97,6 +99,18 @@ static void mlpk_bias_softmax(const double *restrict b, double *restrict z, ptrd
     }
 }
 
+/* ... f = exp, the Poisson output (libm's exp: it overflows to +inf, as it should, where
+ * the kernels' own exp is for arguments <= 0 only) */
+static void mlpk_bias_exp(const double *restrict b, double *restrict z, ptrdiff_t m,
+                          ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < m; ++i) {
+        double *restrict row = z + i * n;
+        for (ptrdiff_t j = 0; j < n; ++j)
+            row[j] = exp(b[j] + row[j]);
+    }
+}
+
 /* d[k] *= f'(z) for the units whose activations are a[k] (k < n), from the activation:
  * sigmoid a(1-a), tanh 1-a^2, ReLU [a > 0], identity 1. */
 MLPK_CLONES
@@ -137,6 +151,9 @@ static inline void mlpk_bias_activate(const double *restrict b, double *restrict
         break;
     case MLPK_SOFTMAX:
         mlpk_bias_softmax(b, z, m, n);
+        break;
+    case MLPK_EXP:
+        mlpk_bias_exp(b, z, m, n);
         break;
     default:
         mlpk_bias_identity(b, z, m, n);

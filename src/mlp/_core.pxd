@@ -25,8 +25,9 @@
 cdef enum:
     # The version of this API. It grows by one whenever a declaration here changes in a
     # way that needs extensions compiled against it to be rebuilt. 2: activations, costs
-    # for every output, Adam.
-    MLP_C_API_VERSION = 2
+    # for every output, Adam. 3: sample weights, scikit-learn's L2 (batch_decay), the
+    # exp output with the Poisson cost, momentum up to 1.
+    MLP_C_API_VERSION = 3
 
 cdef enum mlp_status:
     MLP_OK = 0
@@ -43,6 +44,7 @@ cdef enum mlp_activation:
     MLP_RELU = 2            # a = max(z, 0), da/dz = [a > 0]: hidden layers
     MLP_IDENTITY = 3        # a = z, da/dz = 1: hidden or output (regression)
     MLP_SOFTMAX = 4         # a_j = exp(z_j - max z) / sum_k exp(z_k - max z): output only
+    MLP_EXP = 5             # a = exp(z): output only (Poisson regression, a log link)
 
 cdef enum mlp_cost:
     MLP_QUADRATIC = 0       # C = 1/2 sum_j (a_j - y_j)^2; with a sigmoid output the output
@@ -50,6 +52,8 @@ cdef enum mlp_cost:
     MLP_CROSS_ENTROPY = 1   # sigmoid output: C = -sum_j y_j ln a_j + (1 - y_j) ln(1 - a_j);
                             # softmax output: C = -sum_j y_j ln a_j; the delta is a - y.
                             # (a is clipped to [eps, 1 - eps] in the logarithms.)
+    MLP_POISSON = 2         # exp output: half the Poisson deviance,
+                            # C = sum_j y_j ln(y_j / a_j) - y_j + a_j (0 ln 0 = 0); delta a - y
 
 cdef enum mlp_optimizer:
     MLP_SGD = 0             # SGD, with momentum and Nesterov's momentum as options
@@ -63,13 +67,17 @@ cdef struct mlp_train_options:
     int cost                # an mlp_cost that goes with the output
     double weight_decay     # L2: the cost gains weight_decay/2 sum W^2 (network2's lambda/n);
                             # finite, >= 0; biases are not decayed
-    double momentum         # SGD: mu in [0, 1); 0 is plain SGD. Adam: 0
+    double momentum         # SGD: mu in [0, 1]; 0 is plain SGD. Adam: 0
     int nesterov            # SGD: nonzero for Nesterov's momentum (no effect when momentum
                             # is 0). Adam: 0
     int optimizer           # an mlp_optimizer
     double beta1            # Adam: decay of the first moment, in [0, 1)
     double beta2            # Adam: decay of the second moment, in [0, 1)
     double epsilon          # Adam: added to sqrt(v), finite, > 0
+    double batch_decay      # L2 as scikit-learn's alpha: a mini-batch's gradient gains
+                            # batch_decay/S W, S the sum of its rows' weights (without
+                            # weights: its row count), and its cost batch_decay/(2S) sum W^2;
+                            # finite, >= 0; biases are not decayed. Adds to weight_decay.
 
 # What the optimizer carries from mini-batch to mini-batch and call to call, each buffer
 # laid out like params and zeros to start. NULL buffers are those the options don't use.
@@ -79,10 +87,14 @@ cdef struct mlp_optimizer_state:
     double* v               # Adam: second moments
     long long t             # Adam: mini-batch steps taken so far (0 to start)
 
-# What an epoch measured, over its n rows, each before its mini-batch's step.
+# What an epoch measured, over its n rows, each before its mini-batch's step. A mini-batch
+# of m rows with weights s_i (all 1 without weights) and S = sum s_i counts m/S times its
+# weighted sums: without weights, plain sums over the rows.
 cdef struct mlp_epoch_stats:
-    double cost             # sum of C (the data term, without the L2 term)
-    Py_ssize_t correct      # rows whose largest output is at their largest target
+    double cost             # sum of s_i C_i (the data term, without the L2 term)
+    Py_ssize_t correct      # rows whose largest output is at their largest target (unweighted)
+    double penalty          # sum over mini-batches of m batch_decay/(2S) sum W^2 (the
+                            # batch_decay term; 0 when batch_decay is 0)
 
 # --- sizes ---------------------------------------------------------------------------
 
@@ -116,15 +128,17 @@ cdef int mlp_predict(const double* params, const Py_ssize_t* sizes, Py_ssize_t n
                      const int* activations, const double* x, Py_ssize_t n, double* out,
                      double* work, Py_ssize_t block) noexcept nogil
 
-# out := out + alpha * sum over the n rows of dC/dparams (alpha = 1/n: the mean gradient)
-# for the cost `cost` (an mlp_cost); *cost_sum := sum over the rows of C (may be NULL).
+# out := out + alpha * sum over the n rows of s_i dC_i/dparams (alpha = 1/n: the mean
+# gradient) for the cost `cost` (an mlp_cost); *cost_sum := sum over the rows of s_i C_i
+# (may be NULL); s_i = weights[i], or 1 when weights is NULL.
 # Computed `block` rows at a time. params, out: (mlp_n_params), distinct; activations:
-# (n_layers) or NULL; x: (n, sizes[0]); y: (n, sizes[L]);
+# (n_layers) or NULL; x: (n, sizes[0]); y: (n, sizes[L]); weights: (n) or NULL;
 # work: (mlp_gradient_work_size(sizes, n_layers, block)). n >= 0, 1 <= block <= INT_MAX.
 cdef int mlp_gradient(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
                       const int* activations, const double* x, const double* y,
-                      Py_ssize_t n, int cost, double* out, double alpha, double* cost_sum,
-                      double* work, Py_ssize_t block) noexcept nogil
+                      const double* weights, Py_ssize_t n, int cost, double* out,
+                      double alpha, double* cost_sum, double* work,
+                      Py_ssize_t block) noexcept nogil
 
 # One SGD step on a batch of m rows with the output's own cost (quadratic, or cross-entropy
 # for a softmax output): params -= eta/m * sum over the rows of dC/dparams;
@@ -148,9 +162,11 @@ cdef int mlp_sgd_epoch(double* params, const Py_ssize_t* sizes, Py_ssize_t n_lay
                        Py_ssize_t batch, double eta, double* cost,
                        double* work) noexcept nogil
 
-# mlp_sgd_epoch with the options of `options`. A mini-batch of m rows with gradient
-# g = 1/m sum_rows dC/dparams + weight_decay W (weights; biases: no decay term) steps
-#     SGD, momentum == 0:  params -= eta g    (weights: W := (1 - eta weight_decay) W - eta/m sum dC/dW)
+# mlp_sgd_epoch with the options of `options` and optional row weights s_i = weights[row]
+# (weights: (rows) or NULL, all 1). A mini-batch of m rows with S = sum s_i and gradient
+# g = 1/S sum_rows s_i dC_i/dparams + (weight_decay + batch_decay/S) W (weights; biases: no
+# decay term) steps
+#     SGD, momentum == 0:  params -= eta g
 #     SGD, momentum  > 0:  v := momentum v - eta g;  params += v
 #                          (nesterov: params += momentum v - eta g, with the new v)
 #     Adam:                t += 1;  m := beta1 m + (1 - beta1) g;  v := beta2 v + (1 - beta2) g^2;
@@ -163,6 +179,6 @@ cdef int mlp_sgd_epoch(double* params, const Py_ssize_t* sizes, Py_ssize_t n_lay
 cdef int mlp_train_epoch(double* params, mlp_optimizer_state* state,
                          const Py_ssize_t* sizes, Py_ssize_t n_layers,
                          const int* activations, const double* x, const double* y,
-                         Py_ssize_t rows, const Py_ssize_t* order, Py_ssize_t n,
-                         Py_ssize_t batch, const mlp_train_options* options,
+                         const double* weights, Py_ssize_t rows, const Py_ssize_t* order,
+                         Py_ssize_t n, Py_ssize_t batch, const mlp_train_options* options,
                          mlp_epoch_stats* stats, double* work) noexcept nogil

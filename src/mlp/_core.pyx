@@ -97,11 +97,13 @@ cdef extern from "_lock.h" nogil:
 C_API_VERSION = MLP_C_API_VERSION
 QUADRATIC = MLP_QUADRATIC
 CROSS_ENTROPY = MLP_CROSS_ENTROPY
+POISSON = MLP_POISSON
 SIGMOID = MLP_SIGMOID
 TANH = MLP_TANH
 RELU = MLP_RELU
 IDENTITY = MLP_IDENTITY
 SOFTMAX = MLP_SOFTMAX
+EXP = MLP_EXP
 SGD = MLP_SGD
 ADAM = MLP_ADAM
 
@@ -199,24 +201,29 @@ cdef inline int _unit(const int* units, Py_ssize_t l) noexcept nogil:
 
 
 cdef inline int _default_cost(const int* units, Py_ssize_t n_layers) noexcept nogil:
-    """The output's own cost: cross-entropy for softmax, else quadratic."""
-    return MLP_CROSS_ENTROPY if _unit(units, n_layers) == MLP_SOFTMAX else MLP_QUADRATIC
+    """The output's own cost: cross-entropy for softmax, Poisson for exp, else quadratic."""
+    cdef int out = _unit(units, n_layers)
+    if out == MLP_SOFTMAX:
+        return MLP_CROSS_ENTROPY
+    return MLP_POISSON if out == MLP_EXP else MLP_QUADRATIC
 
 
 cdef inline bint _bad_units(const int* units, Py_ssize_t n_layers, int cost) noexcept nogil:
-    """Whether a layer has an activation it cannot have (softmax is for the output only;
-    tanh and ReLU for hidden layers), or cost does not go with the output."""
+    """Whether a layer has an activation it cannot have (softmax and exp are for the
+    output only; tanh and ReLU for hidden layers), or cost does not go with the output."""
     cdef Py_ssize_t l
     cdef int out = _unit(units, n_layers)
     for l in range(1, n_layers):
         if _unit(units, l) < MLP_SIGMOID or _unit(units, l) > MLP_IDENTITY:
             return True
-    if out != MLP_SIGMOID and out != MLP_IDENTITY and out != MLP_SOFTMAX:
+    if out != MLP_SIGMOID and out != MLP_IDENTITY and out != MLP_SOFTMAX and out != MLP_EXP:
         return True
     if cost == MLP_QUADRATIC:
-        return out == MLP_SOFTMAX
+        return out == MLP_SOFTMAX or out == MLP_EXP
     if cost == MLP_CROSS_ENTROPY:
-        return out == MLP_IDENTITY
+        return out == MLP_IDENTITY or out == MLP_EXP
+    if cost == MLP_POISSON:
+        return out != MLP_EXP
     return True
 
 
@@ -275,10 +282,18 @@ cdef inline double _output_delta(const double* a_L, const double* y, Py_ssize_t 
     quadratic: C = 1/2 sum (a - y)^2, delta = (a - y) a (1 - a) for a sigmoid output and
     a - y for an identity output; cross-entropy: delta = a - y, and C = -sum y ln a +
     (1 - y) ln(1 - a) for a sigmoid output, -sum y ln a for softmax, with a clipped to
-    [eps, 1 - eps] inside the logarithms so that a saturated output gives a finite cost.
+    [eps, 1 - eps] inside the logarithms so that a saturated output gives a finite cost;
+    Poisson (exp output): C = sum y ln(y/a) - y + a (0 ln 0 = 0), delta = a - y.
     """
     cdef Py_ssize_t j
     cdef double a, t, diff, total = 0.0
+    if cost == MLP_POISSON:
+        for j in range(k):
+            a = a_L[j]
+            t = y[j]
+            delta[j] = a - t
+            total += (t * log(t / a) if t != 0.0 else 0.0) - t + a
+        return total
     if cost == MLP_CROSS_ENTROPY and output == MLP_SOFTMAX:
         for j in range(k):
             a = a_L[j]
@@ -330,11 +345,13 @@ cdef inline Py_ssize_t _correct(const double* a_L, const double* y, Py_ssize_t m
 
 
 cdef double _backprop(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                      const int* units, const double* x, const double* y, Py_ssize_t m,
-                      const double* acts, double* work, double* out,
-                      double alpha, double beta_w, double beta_b, int cost) noexcept nogil:
-    """out := beta out + alpha sum_rows dC/dparams (beta_w for weights, beta_b for biases;
-    beta 0 overwrites without reading); returns sum_rows C.
+                      const int* units, const double* x, const double* y,
+                      const double* w, Py_ssize_t m, const double* acts, double* work,
+                      double* out, double alpha, double beta_w, double beta_b,
+                      int cost) noexcept nogil:
+    """out := beta out + alpha sum_rows s_i dC_i/dparams (beta_w for weights, beta_b for
+    biases; beta 0 overwrites without reading); returns sum_rows s_i C_i. s_i = w[i], or 1
+    when w is NULL: the output delta of row i is scaled by s_i.
 
     acts: from _forward on the same params, x and m. work: 2 m max(n_1..n_L) doubles, two
     delta buffers used in turn. out may be params itself (alpha = -eta/m, beta_w = 1 -
@@ -360,7 +377,16 @@ cdef double _backprop(const double* params, const Py_ssize_t* sizes, Py_ssize_t 
 
     n_out = sizes[L]
     a_off -= m * n_out
-    total = _output_delta(acts + a_off, y, m * n_out, delta, cost, _unit(units, L))
+    if w == NULL:
+        total = _output_delta(acts + a_off, y, m * n_out, delta, cost, _unit(units, L))
+    else:
+        total = 0.0
+        for i in range(m):
+            k = i * n_out
+            total += w[i] * _output_delta(acts + a_off + k, y + k, n_out, delta + k, cost,
+                                          _unit(units, L))
+            for j in range(n_out):
+                delta[k + j] *= w[i]
 
     for l in range(L, 0, -1):
         n_in = sizes[l - 1]
@@ -558,39 +584,65 @@ cdef inline bint _plain(const mlp_train_options* o) noexcept nogil:
     return o.optimizer == MLP_SGD and o.momentum == 0.0
 
 
+cdef double _weight_squares(const double* params, const Py_ssize_t* sizes,
+                            Py_ssize_t n_layers) noexcept nogil:
+    """sum W^2 over the weights of every layer (not the biases)"""
+    cdef Py_ssize_t l, k, n_w, start = 0
+    cdef double total = 0.0
+    cdef const double* W
+    for l in range(1, n_layers + 1):
+        n_w = sizes[l - 1] * sizes[l]
+        W = params + start
+        for k in range(n_w):
+            total += W[k] * W[k]
+        start += n_w + sizes[l]
+    return total
+
+
 cdef void _step(double* params, mlp_optimizer_state* state, const Py_ssize_t* sizes,
                 Py_ssize_t n_layers, const int* units, const double* x, const double* y,
-                Py_ssize_t m, const mlp_train_options* o, mlp_epoch_stats* stats,
-                double* grad, double* work) noexcept nogil:
-    """One step on a batch of m rows (see mlp_train_epoch); adds the rows' C and correct
-    count, measured before the step, to stats. grad: mlp_n_params doubles, used with
-    momentum and Adam only."""
-    cdef Py_ssize_t nL = sizes[n_layers]
+                const double* w, Py_ssize_t m, const mlp_train_options* options,
+                mlp_epoch_stats* stats, double* grad, double* work) noexcept nogil:
+    """One step on a batch of m rows with weights w (m, or NULL: all 1; see
+    mlp_train_epoch); adds the rows' (weighted) C, correct count and L2 term, measured
+    before the step, to stats. grad: mlp_n_params doubles, used with momentum and Adam
+    only."""
+    cdef Py_ssize_t nL = sizes[n_layers], i
     cdef double* acts = work
     cdef double* delta_work = acts + _acts_size(sizes, n_layers, m)
-    if m == 1 and _plain(o):
-        _step1(params, sizes, n_layers, units, x, y, o, stats, work)
+    cdef double total = <double>m, cost
+    cdef mlp_train_options o = options[0]   # with the mini-batch's own weight decay
+    if w != NULL:
+        total = 0.0
+        for i in range(m):
+            total += w[i]
+    if o.batch_decay != 0.0:
+        stats.penalty += (<double>m * o.batch_decay / (2.0 * total)
+                          * _weight_squares(params, sizes, n_layers))
+        o.weight_decay = o.weight_decay + o.batch_decay / total
+    if m == 1 and w == NULL and _plain(&o):
+        _step1(params, sizes, n_layers, units, x, y, &o, stats, work)
         return
     _forward(params, sizes, n_layers, units, x, m, acts)
     stats.correct += _correct(delta_work - m * nL, y, m, nL)
-    if _plain(o):
-        stats.cost += _backprop(params, sizes, n_layers, units, x, y, m, acts, delta_work,
-                                params, -o.eta / <double>m, 1.0 - o.eta * o.weight_decay,
-                                1.0, o.cost)
-        return
-    stats.cost += _backprop(params, sizes, n_layers, units, x, y, m, acts, delta_work, grad,
-                            1.0 / <double>m, 0.0, 0.0, o.cost)
-    if o.optimizer == MLP_ADAM:
-        _adam_step(params, state, grad, sizes, n_layers, o)
+    if _plain(&o):
+        cost = _backprop(params, sizes, n_layers, units, x, y, w, m, acts, delta_work,
+                         params, -o.eta / total, 1.0 - o.eta * o.weight_decay, 1.0, o.cost)
     else:
-        _momentum_step(params, state.velocity, grad, sizes, n_layers, o)
+        cost = _backprop(params, sizes, n_layers, units, x, y, w, m, acts, delta_work, grad,
+                         1.0 / total, 0.0, 0.0, o.cost)
+        if o.optimizer == MLP_ADAM:
+            _adam_step(params, state, grad, sizes, n_layers, &o)
+        else:
+            _momentum_step(params, state.velocity, grad, sizes, n_layers, &o)
+    stats.cost += cost if w == NULL else <double>m / total * cost
 
 
 cdef void _train_epoch(double* params, mlp_optimizer_state* state,
                        const Py_ssize_t* sizes, Py_ssize_t n_layers, const int* units,
-                       const double* x, const double* y, const Py_ssize_t* order,
-                       Py_ssize_t n, Py_ssize_t batch, const mlp_train_options* o,
-                       mlp_epoch_stats* stats, double* work,
+                       const double* x, const double* y, const double* weights,
+                       const Py_ssize_t* order, Py_ssize_t n, Py_ssize_t batch,
+                       const mlp_train_options* o, mlp_epoch_stats* stats, double* work,
                        Py_ssize_t* bad_row) noexcept nogil:
     """One epoch over the rows order[0..n) in mini-batches of `batch` (see mlp_train_epoch).
 
@@ -602,11 +654,13 @@ cdef void _train_epoch(double* params, mlp_optimizer_state* state,
     cdef Py_ssize_t n0 = sizes[0], nL = sizes[n_layers]
     cdef double* xb = work
     cdef double* yb = xb + batch * n0
-    cdef double* grad = yb + batch * nL
+    cdef double* wb = yb + batch * nL
+    cdef double* grad = wb + batch
     cdef double* step_work = grad + mlp_n_params(sizes, n_layers)
     stats.cost = 0.0
     stats.correct = 0
-    if batch == 1 and _plain(o):
+    stats.penalty = 0.0
+    if batch == 1 and _plain(o) and weights == NULL and o.batch_decay == 0.0:
         _epoch1(params, sizes, n_layers, units, x, y, order, n, o, stats, step_work,
                 bad_row)
         return
@@ -617,6 +671,8 @@ cdef void _train_epoch(double* params, mlp_optimizer_state* state,
             row = order[start + i]
             memcpy(xb + i * n0, x + row * n0, n0 * sizeof(double))
             memcpy(yb + i * nL, y + row * nL, nL * sizeof(double))
+            if weights != NULL:
+                wb[i] = weights[row]
             if bad_row != NULL and not mlpk_all_finite(xb + i * n0, n0):
                 bad_row[0] = row
                 return
@@ -624,7 +680,8 @@ cdef void _train_epoch(double* params, mlp_optimizer_state* state,
             # one at a time, between copies, so as not to stall on a burst of misses
             if start + m + i < n:
                 mlpk_prefetch_rows(x, order + start + m + i, 1, n0)
-        _step(params, state, sizes, n_layers, units, xb, yb, m, o, stats, grad, step_work)
+        _step(params, state, sizes, n_layers, units, xb, yb,
+              wb if weights != NULL else NULL, m, o, stats, grad, step_work)
         start += m
 
 
@@ -632,11 +689,13 @@ cdef bint _bad_options(const mlp_train_options* o,
                        const mlp_optimizer_state* state) noexcept nogil:
     """Whether an option is out of range, or a state buffer the options use is missing."""
     if not (o.eta > 0.0 and o.eta <= DBL_MAX
-            and (o.cost == MLP_QUADRATIC or o.cost == MLP_CROSS_ENTROPY)
-            and o.weight_decay >= 0.0 and o.weight_decay <= DBL_MAX):
+            and (o.cost == MLP_QUADRATIC or o.cost == MLP_CROSS_ENTROPY
+                 or o.cost == MLP_POISSON)
+            and o.weight_decay >= 0.0 and o.weight_decay <= DBL_MAX
+            and o.batch_decay >= 0.0 and o.batch_decay <= DBL_MAX):
         return True
     if o.optimizer == MLP_SGD:
-        return not (o.momentum >= 0.0 and o.momentum < 1.0
+        return not (o.momentum >= 0.0 and o.momentum <= 1.0
                     and (o.momentum == 0.0 or (state != NULL and state.velocity != NULL)))
     if o.optimizer == MLP_ADAM:
         return not (o.momentum == 0.0 and o.nesterov == 0
@@ -685,11 +744,11 @@ cdef Py_ssize_t mlp_gradient_work_size(const Py_ssize_t* sizes, Py_ssize_t n_lay
 
 cdef Py_ssize_t mlp_epoch_work_size(const Py_ssize_t* sizes, Py_ssize_t n_layers,
                                     Py_ssize_t batch) noexcept nogil:
-    """gathered x and y rows of one mini-batch, a gradient (for momentum), then what a
+    """gathered x, y and weights of one mini-batch, a gradient (for momentum), then what a
     step on the mini-batch needs"""
     if _bad_sizes(sizes, n_layers) or _bad_block(batch):
         return -1
-    return (batch * (sizes[0] + sizes[n_layers]) + mlp_n_params(sizes, n_layers)
+    return (batch * (sizes[0] + sizes[n_layers] + 1) + mlp_n_params(sizes, n_layers)
             + mlp_gradient_work_size(sizes, n_layers, batch))
 
 
@@ -734,10 +793,11 @@ cdef int mlp_predict(const double* params, const Py_ssize_t* sizes, Py_ssize_t n
 
 
 cdef double _gradient(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                      const int* units, const double* x, const double* y, Py_ssize_t n,
-                      double* out, double alpha, int cost, double* work,
+                      const int* units, const double* x, const double* y, const double* w,
+                      Py_ssize_t n, double* out, double alpha, int cost, double* work,
                       Py_ssize_t block) noexcept nogil:
-    """out := out + alpha sum_rows dC/dparams over n rows; returns sum_rows C"""
+    """out := out + alpha sum_rows s_i dC_i/dparams over n rows; returns sum_rows s_i C_i
+    (s_i = w[i], or 1 when w is NULL)"""
     cdef Py_ssize_t start = 0, m
     cdef Py_ssize_t n0 = sizes[0], nL = sizes[n_layers]
     cdef double* acts = work
@@ -747,16 +807,19 @@ cdef double _gradient(const double* params, const Py_ssize_t* sizes, Py_ssize_t 
         m = min(block, n - start)
         _forward(params, sizes, n_layers, units, x + start * n0, m, acts)
         total += _backprop(params, sizes, n_layers, units, x + start * n0, y + start * nL,
-                           m, acts, delta_work, out, alpha, 1.0, 1.0, cost)
+                           w + start if w != NULL else NULL, m, acts, delta_work, out,
+                           alpha, 1.0, 1.0, cost)
         start += m
     return total
 
 
 cdef int mlp_gradient(const double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
                       const int* activations, const double* x, const double* y,
-                      Py_ssize_t n, int cost, double* out, double alpha, double* cost_sum,
-                      double* work, Py_ssize_t block) noexcept nogil:
-    """out := out + alpha sum_rows dC/dparams over n rows; *cost_sum := sum_rows C"""
+                      const double* weights, Py_ssize_t n, int cost, double* out,
+                      double alpha, double* cost_sum, double* work,
+                      Py_ssize_t block) noexcept nogil:
+    """out := out + alpha sum_rows s_i dC_i/dparams over n rows; *cost_sum := sum_rows
+    s_i C_i"""
     cdef double total
     if _bad_sizes(sizes, n_layers):
         return MLP_ERR_SIZES
@@ -764,8 +827,8 @@ cdef int mlp_gradient(const double* params, const Py_ssize_t* sizes, Py_ssize_t 
         return MLP_ERR_ROWS
     if _bad_units(activations, n_layers, cost):
         return MLP_ERR_ACTIVATION
-    total = _gradient(params, sizes, n_layers, activations, x, y, n, out, alpha, cost, work,
-                      block)
+    total = _gradient(params, sizes, n_layers, activations, x, y, weights, n, out, alpha,
+                      cost, work, block)
     if cost_sum != NULL:
         cost_sum[0] = total
     return MLP_OK
@@ -788,7 +851,8 @@ cdef int mlp_sgd_step(double* params, const Py_ssize_t* sizes, Py_ssize_t n_laye
         return MLP_ERR_OPTIONS
     stats.cost = 0.0
     stats.correct = 0
-    _step(params, NULL, sizes, n_layers, activations, x, y, m, &o, &stats, NULL, work)
+    stats.penalty = 0.0
+    _step(params, NULL, sizes, n_layers, activations, x, y, NULL, m, &o, &stats, NULL, work)
     if cost != NULL:
         cost[0] = stats.cost
     return MLP_OK
@@ -828,7 +892,7 @@ cdef int mlp_sgd_epoch(double* params, const Py_ssize_t* sizes, Py_ssize_t n_lay
                                NULL)
     if status != MLP_OK:
         return status
-    _train_epoch(params, NULL, sizes, n_layers, activations, x, y, order, n, batch, &o,
+    _train_epoch(params, NULL, sizes, n_layers, activations, x, y, NULL, order, n, batch, &o,
                  &stats, work, NULL)
     if cost != NULL:
         cost[0] = stats.cost
@@ -838,17 +902,18 @@ cdef int mlp_sgd_epoch(double* params, const Py_ssize_t* sizes, Py_ssize_t n_lay
 cdef int mlp_train_epoch(double* params, mlp_optimizer_state* state,
                          const Py_ssize_t* sizes, Py_ssize_t n_layers,
                          const int* activations, const double* x, const double* y,
-                         Py_ssize_t rows, const Py_ssize_t* order, Py_ssize_t n,
-                         Py_ssize_t batch, const mlp_train_options* options,
+                         const double* weights, Py_ssize_t rows, const Py_ssize_t* order,
+                         Py_ssize_t n, Py_ssize_t batch, const mlp_train_options* options,
                          mlp_epoch_stats* stats, double* work) noexcept nogil:
-    """mlp_sgd_epoch with the cost, L2, momentum, Nesterov and Adam options"""
+    """mlp_sgd_epoch with row weights and the cost, L2, momentum, Nesterov and Adam
+    options"""
     cdef mlp_epoch_stats local
     cdef int status = _epoch_status(sizes, n_layers, activations, rows, order, n, batch,
                                     options, state)
     if status != MLP_OK:
         return status
-    _train_epoch(params, state, sizes, n_layers, activations, x, y, order, n, batch,
-                 options, stats if stats != NULL else &local, work, NULL)
+    _train_epoch(params, state, sizes, n_layers, activations, x, y, weights, order, n,
+                 batch, options, stats if stats != NULL else &local, work, NULL)
     return MLP_OK
 
 
@@ -1079,7 +1144,7 @@ cdef const int* _units_of(const int[::1] activations, Py_ssize_t L) except? NULL
 
 cdef mlp_train_options _options(double eta, int cost, double weight_decay, double momentum,
                                 bint nesterov, int optimizer, double beta1, double beta2,
-                                double epsilon):
+                                double epsilon, double batch_decay=0.0):
     cdef mlp_train_options o
     memset(&o, 0, sizeof(o))
     o.eta = eta
@@ -1091,6 +1156,7 @@ cdef mlp_train_options _options(double eta, int cost, double weight_decay, doubl
     o.beta1 = beta1
     o.beta2 = beta2
     o.epsilon = epsilon
+    o.batch_decay = batch_decay
     return o
 
 
@@ -1114,6 +1180,20 @@ cdef int _state(mlp_optimizer_state* st, double[::1] state, Py_ssize_t n, int op
             raise ValueError(f"state has {state.shape[0]} entries; the velocity needs {n}")
         st.velocity = &state[0]
     return 0
+
+
+cdef const double* _row_weights(const double[::1] weights, Py_ssize_t rows) except? NULL:
+    """The row weights' buffer, checked: None gives NULL (every row weighs 1); else aligned,
+    one per row."""
+    if weights is None:
+        return NULL
+    if weights.shape[0] != rows:
+        raise ValueError(f"sample_weight has {weights.shape[0]} entries, one per row "
+                         f"({rows}) expected")
+    if rows == 0:
+        return NULL
+    _aligned(weights, "sample_weight")
+    return &weights[0]
 
 
 def predict(const double[::1] params, const Py_ssize_t[::1] sizes,
@@ -1165,13 +1245,15 @@ def predict(const double[::1] params, const Py_ssize_t[::1] sizes,
 def gradient(const double[::1] params, const Py_ssize_t[::1] sizes,
              const int[::1] activations, const double[:, ::1] x, const double[:, ::1] y,
              double[::1] out, double alpha, double[::1] work, Py_ssize_t block,
-             int cost=MLP_QUADRATIC, ParamLock lock=None):
-    """out := out + alpha sum_rows dC/dparams; returns sum_rows C. cost: an mlp_cost that
-    goes with the output."""
+             int cost=MLP_QUADRATIC, ParamLock lock=None, *,
+             const double[::1] sample_weight=None):
+    """out := out + alpha sum_rows s_i dC_i/dparams; returns sum_rows s_i C_i, with s_i
+    the row's ``sample_weight`` (None: 1). cost: an mlp_cost that goes with the output."""
     cdef Py_ssize_t L = _layers(sizes)
     cdef Py_ssize_t n = x.shape[0]
     cdef double total = 0.0
     cdef const int* units = _units_of(activations, L)
+    cdef const double* w = _row_weights(sample_weight, n)
     _aligned(params, "params")
     _aligned_rows(x, "x")
     _aligned_rows(y, "y")
@@ -1183,16 +1265,16 @@ def gradient(const double[::1] params, const Py_ssize_t[::1] sizes,
     if out.shape[0] != params.shape[0]:
         raise ValueError(f"out has {out.shape[0]} entries, params has {params.shape[0]}")
     _check_work(work.shape[0], mlp_gradient_work_size(&sizes[0], L, block), "block")
-    if cost != MLP_QUADRATIC and cost != MLP_CROSS_ENTROPY:
-        raise ValueError(f"cost must be an mlp_cost (0 or 1), got {cost}")
+    if cost != MLP_QUADRATIC and cost != MLP_CROSS_ENTROPY and cost != MLP_POISSON:
+        raise ValueError(f"cost must be an mlp_cost (0, 1 or 2), got {cost}")
     if _bad_units(units, L, cost):
         _check(MLP_ERR_ACTIVATION, "block")
     if n == 0:
         return 0.0
     with nogil:
         _lock(lock, False)
-        total = _gradient(&params[0], &sizes[0], L, units, &x[0, 0], &y[0, 0], n, &out[0],
-                          alpha, cost, &work[0], block)
+        total = _gradient(&params[0], &sizes[0], L, units, &x[0, 0], &y[0, 0], w, n,
+                          &out[0], alpha, cost, &work[0], block)
         _unlock(lock, False)
     return total
 
@@ -1203,24 +1285,28 @@ def train_epoch(double[::1] params, double[::1] state, const Py_ssize_t[::1] siz
                 double[::1] work, *, int cost=MLP_QUADRATIC, double weight_decay=0.0,
                 double momentum=0.0, bint nesterov=False, int optimizer=MLP_SGD,
                 double beta1=0.9, double beta2=0.999, double epsilon=1e-8,
-                long long t=0, bint check_finite=False, ParamLock lock=None):
-    """One epoch over the rows ``order`` (mlp_train_epoch). ``state``: Adam's m and v (2
-    n_params, m first), momentum's velocity (n_params), or empty for plain SGD; ``t``:
-    Adam's steps so far. Returns ``(cost, correct, bad_row, t)``: the sum of C and the
+                long long t=0, bint check_finite=False, ParamLock lock=None,
+                double batch_decay=0.0, const double[::1] sample_weight=None):
+    """One epoch over the rows ``order`` (mlp_train_epoch), row ``i`` weighted by
+    ``sample_weight[i]`` (None: 1). ``state``: Adam's m and v (2 n_params, m first),
+    momentum's velocity (n_params), or empty for plain SGD; ``t``: Adam's steps so far.
+    Returns ``(cost, correct, bad_row, t, penalty)``: the (weighted) sum of C and the
     count of rows whose largest output is at their largest target, each measured before
-    its mini-batch's step; -1, or with ``check_finite`` the first row of x holding NaN or
-    infinity, which stopped the pass before its mini-batch's step; and Adam's steps after
-    the epoch."""
+    its mini-batch's step (see mlp_epoch_stats); -1, or with ``check_finite`` the first
+    row of x holding NaN or infinity, which stopped the pass before its mini-batch's step;
+    Adam's steps after the epoch; and the sum of the mini-batches' batch_decay terms."""
     cdef Py_ssize_t L = _layers(sizes)
     cdef Py_ssize_t rows = x.shape[0], n = order.shape[0], bad = -1
     cdef mlp_train_options o = _options(eta, cost, weight_decay, momentum, nesterov,
-                                        optimizer, beta1, beta2, epsilon)
+                                        optimizer, beta1, beta2, epsilon, batch_decay)
     cdef mlp_optimizer_state st
     cdef mlp_epoch_stats stats
     cdef int status
     cdef const int* units = _units_of(activations, L)
+    cdef const double* w = _row_weights(sample_weight, rows)
     stats.cost = 0.0
     stats.correct = 0
+    stats.penalty = 0.0
     _aligned(params, "params")
     _aligned_rows(x, "x")
     _aligned_rows(y, "y")
@@ -1232,17 +1318,17 @@ def train_epoch(double[::1] params, double[::1] state, const Py_ssize_t[::1] siz
     _check_matrix(y.shape[0], y.shape[1], rows, sizes[L], "y")
     _check_work(work.shape[0], mlp_epoch_work_size(&sizes[0], L, batch), "batch")
     if n == 0:
-        return 0.0, 0, -1, t
+        return 0.0, 0, -1, t, 0.0
     with nogil:
         status = _epoch_status(&sizes[0], L, units, rows, &order[0], n, batch, &o, &st)
         if status == MLP_OK:
             _lock(lock, True)
-            _train_epoch(&params[0], &st, &sizes[0], L, units, &x[0, 0], &y[0, 0],
+            _train_epoch(&params[0], &st, &sizes[0], L, units, &x[0, 0], &y[0, 0], w,
                          &order[0], n, batch, &o, &stats, &work[0],
                          &bad if check_finite else NULL)
             _unlock(lock, True)
     _check(status, "batch")
-    return stats.cost, stats.correct, bad, st.t
+    return stats.cost, stats.correct, bad, st.t, stats.penalty
 
 
 def apply_step(double[::1] params, double[::1] state, const Py_ssize_t[::1] sizes,

@@ -326,6 +326,33 @@ def as_targets(
     return _float64_finite(arr, name), None
 
 
+def as_weights(w: ArrayLike | None, name: str, n_rows: int) -> NDArray[np.float64] | None:
+    """Sample weights: None, or a finite float64 vector of ``n_rows`` (any sign, as
+    scikit-learn allows; a mini-batch whose weights sum to 0 makes the step infinite)."""
+    if w is None:
+        return None
+    arr = _as_numeric(w, name)
+    if arr.ndim != 1 or arr.shape[0] != n_rows:
+        raise ValueError(f"{name} must be 1-D with one weight per row of X ({n_rows}), got "
+                         f"shape {arr.shape}")
+    weights = as_kernel_array(arr)
+    _check_finite(weights, name)
+    return weights
+
+
+def as_order(order: ArrayLike, name: str, n_rows: int) -> NDArray[np.intp]:
+    """Row indices in ``[0, n_rows)``, as a C-contiguous intp vector."""
+    arr = np.asarray(order)
+    if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{name} must be a 1-D array of row indices, got dtype {arr.dtype} "
+                        f"and shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must hold at least one row index")
+    if arr.min() < 0 or arr.max() >= n_rows:
+        raise ValueError(f"{name} holds indices outside [0, {n_rows})")
+    return np.require(arr, dtype=np.intp, requirements=["C", "A"])
+
+
 def _check_rows(arr: NDArray[Any], name: str, n_rows: int) -> None:
     if arr.shape[0] != n_rows:
         raise ValueError(f"{name} has {arr.shape[0]} rows but X has {n_rows}")

@@ -3,7 +3,8 @@ with. One place for their names, the core's codes (``mlp_activation`` in ``_core
 the rules; ``MLP`` and the command line read them.
 
 Hidden layers: ``"sigmoid"`` (the seed's), ``"tanh"``, ``"relu"``, ``"identity"``; the
-output layer: ``"sigmoid"`` (the seed's), ``"softmax"``, ``"identity"``. Every derivative is
+output layer: ``"sigmoid"`` (the seed's), ``"softmax"``, ``"identity"``, ``"exp"`` (Poisson
+regression). Every derivative is
 taken from the activation, as the seed does for the sigmoid: ``a(1-a)``, ``1-a²``,
 ``[a > 0]``, ``1``.
 
@@ -25,10 +26,11 @@ from mlp import _core
 HIDDEN = {"sigmoid": _core.SIGMOID, "tanh": _core.TANH, "relu": _core.RELU,
           "identity": _core.IDENTITY}
 #: Output activations and their codes.
-OUTPUTS = {"sigmoid": _core.SIGMOID, "softmax": _core.SOFTMAX, "identity": _core.IDENTITY}
+OUTPUTS = {"sigmoid": _core.SIGMOID, "softmax": _core.SOFTMAX, "identity": _core.IDENTITY,
+           "exp": _core.EXP}
 #: The costs each output pairs with, the first being its default.
 COSTS_OF = {"sigmoid": ("quadratic", "cross_entropy"), "identity": ("quadratic",),
-            "softmax": ("cross_entropy",)}
+            "softmax": ("cross_entropy",), "exp": ("poisson",)}
 #: All names, by code (for reports and model files).
 NAMES = {int(code): name for table in (HIDDEN, OUTPUTS) for name, code in table.items()}
 
@@ -64,7 +66,7 @@ def check_output(output: Any, name: str = "output") -> str:
 
 def default_cost(output: str) -> str:
     """The cost ``cost=None`` means for ``output``: quadratic for sigmoid (the seed) and
-    identity, cross-entropy for softmax."""
+    identity, cross-entropy for softmax, Poisson for exp."""
     return COSTS_OF[output][0]
 
 

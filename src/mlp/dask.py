@@ -275,7 +275,7 @@ def partial_fit(
         Seeds the chunk order.
     **options
         The step options of ``mlp.options.STEP`` (``batch_size``, ``eta``, ``cost``,
-        ``optimizer``, ``l2``, ``momentum``, ``nesterov``, ``beta1``, ``beta2``,
+        ``optimizer``, ``l2``, ``alpha``, ``momentum``, ``nesterov``, ``beta1``, ``beta2``,
         ``epsilon``), as for ``MLP.partial_fit`` (and its defaults); the optimizer's
         state (momentum's velocity, Adam's moments) carries from chunk to chunk.
 
@@ -351,7 +351,7 @@ def partial_fit(
                                       "cost": cost / n}
             if has_accuracy and "accuracy" in last:
                 record["accuracy"] = correct / n
-            if l2:
+            if l2 or kwargs["alpha"]:
                 record["l2_penalty"] = last.get("l2_penalty", 0.0)
             record["seconds"] = time.perf_counter() - start
             history.append(record)
@@ -652,7 +652,7 @@ def fit(
         Addresses of the workers to use; default all the client's workers when ``fit``
         starts.
     **options
-        ``cost``, ``optimizer``, ``l2``, ``momentum``, ``nesterov``, ``beta1``,
+        ``cost``, ``optimizer``, ``l2``, ``alpha``, ``momentum``, ``nesterov``, ``beta1``,
         ``beta2``, ``epsilon``, as for ``MLP.fit``.
 
     Returns

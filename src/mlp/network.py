@@ -16,9 +16,12 @@ from mlp._init import INITIALIZERS, initialize
 from mlp._validation import (
     as_array,
     as_inputs,
+    as_kernel_array,
     as_labels,
+    as_order,
     as_rng,
     as_targets,
+    as_weights,
     check_int,
     check_sizes,
     diverged,
@@ -71,7 +74,8 @@ def _aligned_empty(n: int) -> Array:
 
 def _keywords(local: dict[str, Any]) -> dict[str, Any]:
     """A method's keyword arguments, from its ``locals()`` taken on entry."""
-    return {name: value for name, value in local.items() if name not in ("self", "X", "Y")}
+    return {name: value for name, value in local.items()
+            if name not in ("self", "X", "Y", "order", "sample_weight")}
 
 
 class _FitData(NamedTuple):
@@ -458,13 +462,13 @@ class MLP:
                        n: int) -> None:
         """One step of the compiled epoch's update rule from ``grad``, the gradient summed
         over a mini-batch of ``m`` of ``n`` training rows (``grad`` is overwritten):
-        ``W := (1 - eta l2/n) W - eta/m grad_W``, ``b := b - eta/m grad_b``, or with
+        ``W := (1 - eta (l2/n + alpha/m)) W - eta/m grad_W``, ``b := b - eta/m grad_b``, or with
         momentum or Adam the step of ``fit``. Under the write lock, so that a concurrent
         ``predict`` sees the parameters before or after it, never half of it. Call
         ``prepare_optimizer`` first."""
         self._t = _core.apply_step(
             self._params, self._state_buffer(options), self._sizes_arr, grad, m, eta,
-            weight_decay=options.l2 / n, momentum=options.momentum,
+            weight_decay=options.l2 / n + options.alpha / m, momentum=options.momentum,
             nesterov=options.nesterov, optimizer=options.optimizer, beta1=options.beta1,
             beta2=options.beta2, epsilon=options.epsilon, t=self._t, lock=self._lock)
 
@@ -577,21 +581,70 @@ class MLP:
         dW, db : list of ndarray
             Shaped like ``weights`` and ``biases``.
         """
+        _, _, grad = self.objective(X, Y, cost=cost, l2=l2)
+        return self._carve(grad)
+
+    def objective(
+        self, X: ArrayLike, Y: ArrayLike, params: ArrayLike | None = None, *,
+        cost: str | None = None, l2: float = 0.0, alpha: float = 0.0,
+        sample_weight: ArrayLike | None = None,
+    ) -> tuple[float, float, Array]:
+        """The cost's two terms and their gradient, in one pass of the compiled core: the
+        function a full-batch optimizer such as scipy's L-BFGS minimises (``mlp.sklearn``'s
+        ``solver="lbfgs"``).
+
+        Parameters
+        ----------
+        X, Y : as for ``cost``
+        params : array_like, shape (len(params),), optional
+            Where to evaluate, laid out like ``params``; default: the network's own. The
+            network is not changed.
+        cost : as for ``cost``
+        l2, alpha : float, default 0
+            The L2 weights of ``fit``: ``l2/(2n) sum W**2`` and ``alpha/(2S) sum W**2``.
+        sample_weight : array_like, shape (n,), optional
+            Row weights ``s_i`` (default 1); ``S = sum s_i``.
+
+        Returns
+        -------
+        data : float
+            ``sum s_i C_i / S``, the (weighted) mean cost.
+        penalty : float
+            ``(l2/(2n) + alpha/(2S)) sum W**2`` over the weights (not the biases).
+        grad : ndarray, shape (len(params),)
+            The gradient of ``data + penalty``, laid out like ``params``.
+        """
         kind = self._cost_code(cost)
         l2 = self._check_l2(l2)
+        alpha = OPTIONS["alpha"].check(alpha, "alpha")
         x, _ = as_inputs(X, "X", self._sizes[0])
         y, _ = as_targets(Y, "Y", x.shape[0], self._sizes[-1])
+        weights = as_weights(sample_weight, "sample_weight", x.shape[0])
+        at = self._params if params is None else self._as_params(params)
         n = x.shape[0]
+        total = float(n) if weights is None else float(weights.sum())
         block = min(n, BLOCK_ROWS)
         grad = np.zeros_like(self._params)
         work = np.empty(_core.gradient_work_size(self._sizes_arr, block))
-        _core.gradient(self._params, self._sizes_arr, self._codes, x, y, grad, 1.0 / n, work,
-                       block, kind, self._lock)
-        dW, db = self._carve(grad)
-        if l2:
-            for g, W in zip(dW, self._weights):
-                g += (l2 / n) * W
-        return dW, db
+        data = _core.gradient(at, self._sizes_arr, self._codes, x, y, grad, 1.0 / total,
+                              work, block, kind, self._lock, sample_weight=weights)
+        decay = l2 / n + alpha / total
+        squares = 0.0
+        if decay:
+            for W, g in zip(self._carve(at)[0], self._carve(grad)[0]):
+                g += decay * W
+                squares += float(np.vdot(W, W))
+        return data / total, decay / 2.0 * squares, grad
+
+    def _as_params(self, params: ArrayLike) -> Array:
+        """``params`` checked as a parameter vector of this network (finite, its length)."""
+        flat = as_kernel_array(np.asarray(params, dtype=np.float64))
+        if flat.shape != self._params.shape:
+            raise ValueError(f"params must have shape {self._params.shape}, got "
+                             f"{flat.shape}")
+        if not _core.all_finite(flat):
+            raise ValueError("params contains NaN or infinity")
+        return flat
 
     def _cost_code(self, cost: Any) -> int:
         """The core's code of ``cost`` (None: the output's default), checked against the
@@ -643,6 +696,7 @@ class MLP:
         cost: str | None = None,
         optimizer: str = "sgd",
         l2: float = 0.0,
+        alpha: float = 0.0,
         momentum: float = 0.0,
         nesterov: bool = False,
         beta1: float = 0.9,
@@ -712,6 +766,7 @@ class MLP:
         cost: str | None = None,
         optimizer: str = "sgd",
         l2: float = 0.0,
+        alpha: float = 0.0,
         momentum: float = 0.0,
         nesterov: bool = False,
         beta1: float = 0.9,
@@ -719,6 +774,8 @@ class MLP:
         epsilon: float = 1e-8,
         shuffle: bool = True,
         seed: int | np.random.Generator | None = None,
+        order: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
     ) -> History:
         """One pass of ``fit`` over ``X``, keeping the optimizer's state (momentum's
         velocity, Adam's moments) between calls: the building block for streaming and
@@ -732,6 +789,14 @@ class MLP:
         ----------
         X : array_like, shape (n, sizes[0])
         Y : array_like, shape (n, sizes[-1]), or (n,) integer class labels
+        order : array_like of int, optional
+            The rows to visit, in this order (cut into consecutive mini-batches; a row may
+            appear more than once or not at all); given, ``shuffle`` and ``seed`` are not
+            used. ``mlp.sklearn`` passes scikit-learn's own shuffle here.
+        sample_weight : array_like, shape (n,), optional
+            Row weights ``s_i``: a mini-batch's gradient is ``sum s_i dC_i / sum s_i``
+            (and ``alpha``'s term is over ``sum s_i``); the record's ``cost`` counts each
+            mini-batch of ``m`` rows as ``m / sum s_i`` times its weighted sum.
         {options}
 
         Returns
@@ -744,13 +809,18 @@ class MLP:
         rng = as_rng(opts["seed"])
         x, _ = as_inputs(X, "X", self._sizes[0], check_finite=False)
         y, labels = as_targets(Y, "Y", x.shape[0], self._sizes[-1])
+        weights = as_weights(sample_weight, "sample_weight", x.shape[0])
+        if order is not None:
+            rows = as_order(order, "order", x.shape[0])
+        else:
+            rows = np.arange(x.shape[0], dtype=np.intp)
+            if opts["shuffle"]:
+                rng.shuffle(rows)
         self.prepare_optimizer(options, fresh=False)
-        order = np.arange(x.shape[0], dtype=np.intp)
-        if opts["shuffle"]:
-            rng.shuffle(order)
         history = History()
         try:
-            history.append(self._epoch(x, y, labels, order, options, resolve_eta(opts), 1))
+            history.append(self._epoch(x, y, labels, rows, options, resolve_eta(opts), 1,
+                                       weights=weights))
         except _NonFinite as exc:
             raise non_finite_row("X", exc.row) from None
         return history
@@ -830,11 +900,13 @@ class MLP:
         eta: float,
         epoch: int,
         progress: Progress | None = None,
+        weights: Array | None = None,
     ) -> dict[str, Any]:
-        """Run one epoch through the core, in segments (so that Ctrl-C is honoured
-        between them), checking x for non-finite rows in the first; returns its record.
-        On divergence, restores the parameters from before the epoch and raises."""
-        n = x.shape[0]
+        """Run one epoch over the rows ``order`` through the core, in segments (so that
+        Ctrl-C is honoured between them), checking x for non-finite rows in the first;
+        returns its record. On divergence, restores the parameters from before the epoch
+        and raises."""
+        n = order.shape[0]
         batch = min(options.batch_size, n)
         work = np.empty(_core.epoch_work_size(self._sizes_arr, batch))
         state = self._state_buffer(options)
@@ -842,20 +914,22 @@ class MLP:
         segment = batch * max(1, int(_SEGMENT_FLOPS // (flops_per_sample * batch)))
         before = self.snapshot()
         start = time.perf_counter()
-        total, correct = 0.0, 0
+        total, correct, penalty = 0.0, 0, 0.0
         for lo in range(0, n, segment):
-            cost, right, bad, self._t = _core.train_epoch(
+            cost, right, bad, self._t, pen = _core.train_epoch(
                 self._params, state, self._sizes_arr, self._codes, x, y,
                 order[lo : lo + segment], batch, eta, work, cost=options.cost,
                 weight_decay=options.l2 / n, momentum=options.momentum,
                 nesterov=options.nesterov, optimizer=options.optimizer,
                 beta1=options.beta1, beta2=options.beta2, epsilon=options.epsilon,
                 t=self._t, check_finite=epoch == 1, lock=self._lock,
+                batch_decay=options.alpha, sample_weight=weights,
             )
             if bad >= 0:
                 self.restore(before)
                 raise _NonFinite(bad)
             total += cost
+            penalty += pen
             correct += right
             if progress is not None:
                 done = min(lo + segment, n)
@@ -866,8 +940,8 @@ class MLP:
         record: dict[str, Any] = {"epoch": epoch, "eta": eta, "cost": total / n}
         if labels is not None:
             record["accuracy"] = correct / n
-        if options.l2:
-            record["l2_penalty"] = self.l2_penalty(options.l2, n)
+        if options.l2 or options.alpha:
+            record["l2_penalty"] = self.l2_penalty(options.l2, x.shape[0]) + penalty / n
         record["seconds"] = time.perf_counter() - start
         return record
 

@@ -104,17 +104,20 @@ _LIST = (
            cli_doc="learning rate, finite and > 0 (the first epoch's, with a schedule) "
                    "(default: 3.0 with --optimizer sgd, 0.001 with adam)"),
     Option("cost", None, _optional(lambda value, name: v.check_choice(value, name, COSTS)),
-           "The cost of a sample: ``\"quadratic\"`` or ``\"cross_entropy\"`` (output "
-           "delta ``a - y``); None: the output's (quadratic for sigmoid and identity, "
-           "cross-entropy for softmax).",
-           '{"quadratic", "cross_entropy"}, optional',
-           "``C = 1/2 sum_j (a_L[j] - y[j])**2`` (sigmoid or identity output), or the "
+           "The cost of a sample: ``\"quadratic\"``, ``\"cross_entropy\"`` (output "
+           "delta ``a - y``) or ``\"poisson\"`` (exp output); None: the output's "
+           "(quadratic for sigmoid and identity, cross-entropy for softmax, Poisson for "
+           "exp).",
+           '{"quadratic", "cross_entropy", "poisson"}, optional',
+           "``C = 1/2 sum_j (a_L[j] - y[j])**2`` (sigmoid or identity output), the "
            "cross-entropy ``C = -sum_j y[j] ln a_L[j] + (1 - y[j]) ln(1 - a_L[j])`` "
-           "(sigmoid) or ``-sum_j y[j] ln a_L[j]`` (softmax); see ``MLP.cost``.",
+           "(sigmoid) or ``-sum_j y[j] ln a_L[j]`` (softmax), or half the Poisson "
+           "deviance ``C = sum_j y[j] ln(y[j]/a_L[j]) - y[j] + a_L[j]`` (exp); see "
+           "``MLP.cost``.",
            cli=tuple(sorted(COSTS)),
            cli_doc="the cost of a sample; cross_entropy's output delta is a - y (default: "
                    "the output's: quadratic for sigmoid and identity, cross_entropy for "
-                   "softmax)"),
+                   "softmax, poisson for exp)"),
     Option("optimizer", "sgd", lambda value, name: v.check_choice(value, name, OPTIMIZERS),
            "``\"sgd\"`` (with momentum and Nesterov) or ``\"adam\"`` (Kingma and Ba).",
            '{"sgd", "adam"}',
@@ -128,10 +131,18 @@ _LIST = (
            "float >= 0",
            "Each step is ``W := (1 - eta lambda/n) W - eta/m sum dC/dW`` (network2's).",
            cli=float),
-    Option("momentum", 0.0, _real(0.0, 1.0, True),
-           "Classical momentum μ in [0, 1): ``v ← μ v - eta g``, ``θ ← θ + v`` (0: plain "
+    Option("alpha", 0.0, _real(0.0, math.inf, True),
+           "L2 as scikit-learn's ``alpha``: a mini-batch of ``m`` samples gains "
+           "``alpha/(2m) Σ W²`` over the weights (not the biases).",
+           "float >= 0",
+           "Its gradient gains ``alpha/m W``: the decay follows the mini-batch (with "
+           "sample weights, ``m`` is their sum), where ``l2``'s follows the data set. The "
+           "two add up.",
+           cli=float),
+    Option("momentum", 0.0, _real(0.0, 1.0, False),
+           "Classical momentum μ in [0, 1]: ``v ← μ v - eta g``, ``θ ← θ + v`` (0: plain "
            "SGD).",
-           "float in [0, 1)",
+           "float in [0, 1]",
            "``g`` is the mini-batch's mean gradient (plus ``lambda/n W`` for weights). The "
            "velocity starts at zero in ``fit`` and carries over to ``partial_fit``.",
            cli=float),
@@ -191,8 +202,8 @@ _LIST = (
 #: Every training option, by name, in ``MLP.fit``'s order.
 OPTIONS: dict[str, Option] = {option.name: option for option in _LIST}
 #: How each mini-batch steps: the options the compiled epoch takes.
-STEP = ("batch_size", "eta", "cost", "optimizer", "l2", "momentum", "nesterov", "beta1",
-        "beta2", "epsilon")
+STEP = ("batch_size", "eta", "cost", "optimizer", "l2", "alpha", "momentum", "nesterov",
+        "beta1", "beta2", "epsilon")
 #: What ``MLP.fit`` takes.
 FIT = tuple(OPTIONS)
 #: What ``MLP.partial_fit`` takes.
@@ -320,6 +331,7 @@ class StepOptions:
     cost: int
     optimizer: int
     l2: float
+    alpha: float
     momentum: float
     nesterov: bool
     beta1: float
@@ -337,6 +349,7 @@ class StepOptions:
                              "keeps its own moments: leave them at 0 and False")
         return cls(batch_size=checked["batch_size"], cost=int(COSTS[cost]),
                    optimizer=int(OPTIMIZERS[checked["optimizer"]]), l2=checked["l2"],
+                   alpha=checked["alpha"],
                    momentum=checked["momentum"], nesterov=checked["nesterov"],
                    beta1=checked["beta1"], beta2=checked["beta2"],
                    epsilon=checked["epsilon"])

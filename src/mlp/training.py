@@ -14,7 +14,8 @@ from mlp import _core
 from mlp._validation import check_choice, check_int, check_positive, check_real
 
 #: Cost names and the core's mlp_cost codes.
-COSTS = {"quadratic": _core.QUADRATIC, "cross_entropy": _core.CROSS_ENTROPY}
+COSTS = {"quadratic": _core.QUADRATIC, "cross_entropy": _core.CROSS_ENTROPY,
+         "poisson": _core.POISSON}
 #: Optimizer names and the core's mlp_optimizer codes.
 OPTIMIZERS = {"sgd": _core.SGD, "adam": _core.ADAM}
 
@@ -32,8 +33,11 @@ def cost_sum(a: NDArray[np.float64], y: NDArray[np.float64], cost: int,
     cross-entropy clips ``a`` to [eps, 1 - eps] inside the logarithms, so that saturated
     outputs give a finite cost): ``1/2 sum (a - y)**2``; with cross-entropy
     ``-sum y ln a + (1 - y) ln(1 - a)`` for a sigmoid output and ``-sum y ln max(a, eps)``
-    for a softmax output."""
+    for a softmax output; Poisson (exp output) ``sum y ln(y/a) - y + a``, with ``0 ln 0 = 0``."""
     eps = np.finfo(np.float64).eps
+    if cost == _core.POISSON:
+        ratio = np.divide(y, a, out=np.ones_like(a), where=y != 0)
+        return float(np.sum(y * np.log(ratio) - y + a))
     if cost == _core.CROSS_ENTROPY and output == "softmax":
         return float(-np.sum(y * np.log(np.maximum(a, eps))))
     if cost == _core.CROSS_ENTROPY:

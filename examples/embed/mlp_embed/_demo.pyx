@@ -84,7 +84,7 @@ def mean_gradient(net, const double[:, ::1] X, const double[:, ::1] Y, cost=None
     cdef int status
     with nogil:
         status = _core.mlp_gradient(&params[0], &sizes[0], L, &units[0], &X[0, 0], &Y[0, 0],
-                                    n, kind, &g[0], 1.0 / n, NULL, &work[0], block)
+                                    NULL, n, kind, &g[0], 1.0 / n, NULL, &work[0], block)
     check(status, "mlp_gradient")
     return grad
 
@@ -145,7 +145,8 @@ def train_epochs(net, const double[:, ::1] X, const double[:, ::1] Y, int epochs
     with nogil:
         for e in range(epochs):
             status = _core.mlp_train_epoch(&params[0], &state, &sizes[0], L, &units[0],
-                                           &X[0, 0], &Y[0, 0], n, &order[0], n, batch_size,
+                                           &X[0, 0], &Y[0, 0], NULL, n, &order[0], n,
+                                           batch_size,
                                            &options, &stats, work)
             if status != _core.MLP_OK:
                 break
