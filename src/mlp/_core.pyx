@@ -28,6 +28,7 @@ cdef extern from "_simd.h" nogil:
     void mlpk_sigmoid_inplace(double* x, Py_ssize_t n) noexcept
     void mlpk_bias_sigmoid(const double* b, double* z, Py_ssize_t m, Py_ssize_t n) noexcept
     int mlpk_all_finite(const double* x, Py_ssize_t n) noexcept
+    double mlpk_sum_squares(const double* x, Py_ssize_t n) noexcept
     void mlpk_momentum_step(double* p, double* v, const double* g, Py_ssize_t n, double mu,
                             double eta, double weight_decay, int nesterov) noexcept
     void mlpk_adam_step(double* p, double* m, double* v, const double* g, Py_ssize_t n,
@@ -587,14 +588,11 @@ cdef inline bint _plain(const mlp_train_options* o) noexcept nogil:
 cdef double _weight_squares(const double* params, const Py_ssize_t* sizes,
                             Py_ssize_t n_layers) noexcept nogil:
     """sum W^2 over the weights of every layer (not the biases)"""
-    cdef Py_ssize_t l, k, n_w, start = 0
+    cdef Py_ssize_t l, n_w, start = 0
     cdef double total = 0.0
-    cdef const double* W
     for l in range(1, n_layers + 1):
         n_w = sizes[l - 1] * sizes[l]
-        W = params + start
-        for k in range(n_w):
-            total += W[k] * W[k]
+        total += mlpk_sum_squares(params + start, n_w)
         start += n_w + sizes[l]
     return total
 

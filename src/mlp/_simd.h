@@ -220,6 +220,24 @@ static inline void mlpk_prefetch_rows(const double *x, const ptrdiff_t *order,
 #endif
 }
 
+/* sum x[k]^2 over n entries, in eight running sums: a single sum would wait on each add
+ * (the loop is a latency chain the compiler may not reorder), eight let it vectorize. */
+MLPK_CLONES
+static double mlpk_sum_squares(const double *restrict x, ptrdiff_t n)
+{
+    double part[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+    ptrdiff_t k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int j = 0; j < 8; ++j)
+            part[j] += x[k + j] * x[k + j];
+    double total = 0.0;
+    for (; k < n; ++k)
+        total += x[k] * x[k];
+    for (int j = 0; j < 8; ++j)
+        total += part[j];
+    return total;
+}
+
 /* The momentum step over n parameters p with velocity v and gradient g:
  * g' = g + weight_decay p, v := mu v - eta g', then p += v, or with Nesterov
  * p += mu v - eta g'. Branch-free inside, so that it vectorizes. */
