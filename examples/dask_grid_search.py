@@ -25,13 +25,13 @@ from mlp.sklearn import MLPClassifier
 
 GRID = {
     "hidden_layer_sizes": [(30,), (100,)],
-    "cost": ["quadratic", "cross_entropy"],
-    "eta": [0.5, 1.0, 3.0],
+    "activation": ["logistic", "relu"],
+    "learning_rate_init": [0.001, 0.01],
 }
 
 
 def search(X_train: np.ndarray, y_train: np.ndarray) -> GridSearchCV:
-    model = MLPClassifier(epochs=30, batch_size=10, random_state=0)
+    model = MLPClassifier(random_state=0)
     grid = GridSearchCV(model, GRID, cv=3, n_jobs=-1)
     with joblib.parallel_backend("dask"):    # n_jobs=-1: every worker thread of the cluster
         grid.fit(X_train, y_train)
@@ -40,7 +40,7 @@ def search(X_train: np.ndarray, y_train: np.ndarray) -> GridSearchCV:
 
 def main(argv: list[str]) -> int:
     X, y = load_digits()
-    X = X / 16.0                             # pixels 0..16 to [0, 1] for sigmoid units
+    X = X / 16.0                             # pixels 0..16 to [0, 1]
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, random_state=0, stratify=y)
 

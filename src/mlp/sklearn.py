@@ -118,7 +118,8 @@ class _CoreMLP:
         net = self._core_net()
         out = np.concatenate([net.predict(chunk).reshape(chunk.shape[0], -1)
                               for chunk in _dense_chunks(X)])
-        return out.astype(X.dtype, copy=False)
+        # the dtype NumPy's X @ coefs_ would have (float32 for float32 X and coefs_)
+        return out.astype(np.result_type(X.dtype, self.coefs_[0].dtype), copy=False)
 
     # --- lbfgs ---------------------------------------------------------------------
 
@@ -194,6 +195,7 @@ class _CoreMLP:
         Y = np.asarray(y_train, dtype=np.float64)
         sample_idx = np.arange(n_samples, dtype=int)
         try:
+            self.n_iter_ = 0  # scikit-learn's count restarts at every call
             for _ in range(self.max_iter):
                 if self.shuffle:
                     sample_idx = shuffle(sample_idx, random_state=self._random_state)
@@ -262,8 +264,12 @@ class _CoreMLP:
                 data += record["cost"] * len(rows)
                 penalty += record.get("l2_penalty", 0.0) * len(rows)
         except FloatingPointError:
-            raise ValueError("Solver produced non-finite parameter weights. The input data "
-                             "may contain large values and need to be preprocessed.") from None
+            # Diverged (mlp restored the epoch's start): go on as scikit-learn does, with
+            # non-finite parameters, so that early stopping keeps its best and fit
+            # otherwise ends with scikit-learn's "non-finite parameter weights" error.
+            net.params[...] = np.nan
+            self.loss_ = np.nan
+            return
         self.loss_ = (data / self._loss_divisor(Y) + penalty) / X.shape[0]
         if adam:
             t = net.optimizer_state["t"]
