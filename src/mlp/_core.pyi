@@ -12,11 +12,13 @@ _C = NDArray[np.intc]
 C_API_VERSION: int
 QUADRATIC: int
 CROSS_ENTROPY: int
+POISSON: int
 SIGMOID: int
 TANH: int
 RELU: int
 IDENTITY: int
 SOFTMAX: int
+EXP: int
 SGD: int
 ADAM: int
 
@@ -55,6 +57,8 @@ def gradient(
     block: int,
     cost: int = ...,
     lock: ParamLock | None = ...,
+    *,
+    sample_weight: _F | None = ...,
 ) -> float: ...
 def train_epoch(
     params: _F,
@@ -79,7 +83,9 @@ def train_epoch(
     t: int = ...,
     check_finite: bool = ...,
     lock: ParamLock | None = ...,
-) -> tuple[float, int, int, int]: ...
+    batch_decay: float = ...,
+    sample_weight: _F | None = ...,
+) -> tuple[float, int, int, int, float]: ...
 def apply_step(
     params: _F,
     state: _F,

@@ -5,8 +5,8 @@ Each :class:`Option` has a name, a default, a check (which returns the value to 
 raises ``TypeError``/``ValueError`` naming the argument), a one-line doc and, if the command
 line offers it, how ``mlp train`` spells it. ``MLP.fit`` and ``MLP.partial_fit`` check
 their keywords here and take their parameter docs from here; the command line builds its
-flags from here; the scikit-learn estimators and ``mlp.dask`` take their defaults, checks
-and docs from here; ``docs/training-options.md`` shows :func:`markdown_table`. Adding an
+flags from here; ``mlp.dask`` takes its defaults, checks and docs from here (``mlp.sklearn``
+keeps scikit-learn's own parameters, and maps them onto these); ``docs/training-options.md`` shows :func:`markdown_table`. Adding an
 option is one entry below plus the code that uses it (and its keyword in ``MLP.fit``'s
 signature, which a test compares with this list).
 
@@ -261,14 +261,12 @@ def check_options(names: Iterable[str], given: Mapping[str, Any],
             for name in names}
 
 
-def parameters_doc(names: Iterable[str], indent: str = "",
-                   defaults: Mapping[str, Any] | None = None) -> str:
-    """numpydoc ``Parameters`` entries for ``names`` (with ``defaults`` instead of the
-    specification's, where given)."""
+def parameters_doc(names: Iterable[str], indent: str = "") -> str:
+    """numpydoc ``Parameters`` entries for ``names``."""
     lines = []
     for name in names:
         option = OPTIONS[name]
-        value = (defaults or {}).get(name, option.default)
+        value = option.default
         default = "" if value is None else f", default {_show(value)}"
         lines.append(f"{indent}{name} : {option.type}{default}")
         text = option.doc + (" " + option.details if option.details else "")
