@@ -128,13 +128,14 @@ ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
 OUTPUTS = ("sigmoid", "softmax", "identity")
 #: The (output, cost) pairs whose output delta is the one in the docstring.
 PAIRS = (("sigmoid", "quadratic"), ("identity", "quadratic"),
-         ("sigmoid", "cross_entropy"), ("softmax", "cross_entropy"))
+         ("sigmoid", "cross_entropy"), ("softmax", "cross_entropy"), ("exp", "poisson"))
 EPS = sys.float_info.epsilon
 
 
 def default_cost(output):
-    """The cost that ``cost=None`` means: cross-entropy for softmax, else quadratic."""
-    return "cross_entropy" if output == "softmax" else "quadratic"
+    """The cost that ``cost=None`` means: cross-entropy for softmax, Poisson for exp, else
+    quadratic."""
+    return {"softmax": "cross_entropy", "exp": "poisson"}.get(output, "quadratic")
 
 
 def hidden_activations(activations, n_hidden):
@@ -208,6 +209,8 @@ def forward_with(W, B, x, activations=None, output="sigmoid"):
             acts.append([activate(names[l], v) for v in z])
         elif output == "softmax":
             acts.append(softmax(z))
+        elif output == "exp":
+            acts.append([math.exp(v) for v in z])
         elif output in ("sigmoid", "identity"):
             acts.append([activate(output, v) for v in z])
         else:
@@ -229,6 +232,8 @@ def output_cost(aL, y, cost=None, output="sigmoid"):
     cost = check_pair(output, cost)
     if cost == "quadratic":
         return 0.5 * sum((a - t) ** 2 for a, t in zip(aL, y))
+    if cost == "poisson":   # half the Poisson deviance, 0 ln 0 = 0
+        return sum((t * math.log(t / a) if t else 0.0) - t + a for a, t in zip(aL, y))
     if output == "sigmoid":
         total = 0.0
         for a, t in zip(aL, y):

@@ -343,11 +343,11 @@ def as_weights(w: ArrayLike | None, name: str, n_rows: int) -> NDArray[np.float6
 def as_order(order: ArrayLike, name: str, n_rows: int) -> NDArray[np.intp]:
     """Row indices in ``[0, n_rows)``, as a C-contiguous intp vector."""
     arr = np.asarray(order)
+    if arr.size == 0:
+        raise ValueError(f"{name} must hold at least one row index")
     if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
         raise TypeError(f"{name} must be a 1-D array of row indices, got dtype {arr.dtype} "
                         f"and shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} must hold at least one row index")
     if arr.min() < 0 or arr.max() >= n_rows:
         raise ValueError(f"{name} holds indices outside [0, {n_rows})")
     return np.require(arr, dtype=np.intp, requirements=["C", "A"])
