@@ -1,7 +1,7 @@
 """The one specification of the training options (mlp.options): MLP.fit and partial_fit,
-the command line, the estimators, mlp.dask and the docs all say what it says, and every
-option's check names the option. (What each option does to training is test_options.py's
-concern.)"""
+the command line, mlp.dask and the docs all say what it says, and every option's check
+names the option. (What each option does to training is test_options.py's concern; the
+estimators of mlp.sklearn take scikit-learn's parameters, not these: test_sklearn.py.)"""
 
 import inspect
 import re
@@ -125,32 +125,6 @@ def test_command_line_flags_come_from_the_specification():
     args = parser.parse_args(["train", "--batch-size", "7", "--nesterov", "--cost",
                               "cross_entropy"])
     assert (args.batch_size, args.nesterov, args.cost) == (7, True, "cross_entropy")
-
-
-def test_estimators_take_the_specified_defaults():
-    sk = pytest.importorskip("mlp.sklearn")
-    book = {"eta": 3.0, "cost": "quadratic"}  # the estimators keep the book's defaults
-    for estimator, overrides in ((sk.MLPClassifier, book),
-                                 (sk.MLPRegressor, {**book, "eta": 1.0})):
-        params = estimator().get_params()
-        for name in set(params) & set(OPTIONS):
-            assert params[name] == overrides.get(name, OPTIONS[name].default), name
-        assert set(params) - set(OPTIONS) == {"hidden_layer_sizes", "init",
-                                              "validation_fraction", "random_state"}
-        for name in set(params) & set(OPTIONS):
-            assert " ".join(OPTIONS[name].doc.split()) in " ".join(estimator.__doc__.split())
-        assert set(params) & set(OPTIONS) >= {"epochs", "batch_size", "eta", "cost", "l2"}
-
-
-def test_estimator_init_stores_exactly_its_parameters():
-    sk = pytest.importorskip("mlp.sklearn")
-    clf = sk.MLPClassifier((7,), eta=0.5)
-    assert clf.hidden_layer_sizes == (7,) and clf.eta == 0.5
-    assert set(vars(clf)) == set(clf.get_params())
-    with pytest.raises(TypeError):
-        sk.MLPClassifier(learning_rate=0.1)
-    with pytest.raises(TypeError):
-        sk.MLPClassifier((7,), 30)  # the training options are keyword-only
 
 
 def test_dask_takes_the_step_options_with_their_defaults():
