@@ -78,6 +78,7 @@ DATA = {
     "poisson": poisson,
 }
 FORMS = {"": lambda X: X, "float32": lambda X: X.astype(np.float32),
+         "float32-values": lambda X: X.astype(np.float32).astype(np.float64),
          "csr": sp.csr_matrix, "csr_array": sp.csr_array}
 
 
@@ -291,7 +292,6 @@ CASES = [  # id, estimator, data, procedure, parameters (over BASE)
     ("column-classifier", C, "column", fit, {}),
     ("column-regressor", R, "regression-column", fit, {}),
     ("float32-adam", C, "multiclass:float32", fit, {}),
-    ("float32-lbfgs", R, "regression:float32", fit, dict(solver="lbfgs")),
     ("float32-partial-fit", R, "regression:float32", chunked, {}),
     ("csr-sgd", C, "multiclass:csr", fit, dict(solver="sgd")),
     ("csr-no-shuffle", C, "binary:csr", fit, dict(shuffle=False)),
@@ -327,3 +327,20 @@ def test_convergence_warning_where_scikit_learn_warns(Ours, solver):
         warnings.simplefilter("error")
         for Estimator in Ours, THEIRS[Ours]:
             assert Estimator(**converged).fit(X, y).n_iter_ < 50
+
+
+def test_float32_lbfgs_is_as_close_as_scikit_learns_own_float64_fit():
+    """scikit-learn's L-BFGS on float32 X takes some steps in float32 arithmetic (scipy
+    evaluates at the float32 start), mlp's in float64; L-BFGS then amplifies the rounding.
+    So ours must be as close to scikit-learn's float32 fit as scikit-learn's own fit of the
+    same numbers in float64 is (measured here: 6.5e-6 and 6.9e-6 in the predictions; ours
+    is 2.5e-6 from that float64 fit)."""
+    X, y = data("regression:float32")
+    params = {**BASE, "solver": "lbfgs"}
+    ours = run(R, params, fit, "regression:float32")[0]
+    theirs = run(sk.MLPRegressor, params, fit, "regression:float32")[0]
+    theirs64 = run(sk.MLPRegressor, params, fit, "regression:float32-values")[0]
+    spread = np.abs(theirs64.predict(X) - theirs.predict(X)).max()
+    assert 0 < np.abs(ours.predict(X) - theirs.predict(X)).max() <= 2 * spread
+    assert [c.dtype for c in ours.coefs_] == [c.dtype for c in theirs.coefs_]
+    assert ours.n_iter_ == theirs.n_iter_

@@ -130,7 +130,7 @@ class _CoreMLP:
         ``mlp.MLP.objective``. The variables are in scikit-learn's order (every weight
         matrix, then every bias vector), so that scipy takes the same steps."""
         net = self._core_net()
-        dtype, X = X.dtype, _float64(X)
+        X = _float64(X)
         order = _sklearn_order(net)
         back = np.argsort(order)
         Y, sw = np.asarray(y, dtype=np.float64), sample_weight
@@ -147,7 +147,7 @@ class _CoreMLP:
         self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
         self.loss_ = result.fun
         net.params[...] = result.x[back]
-        self._expose(net, dtype)
+        self._expose(net, np.float64)  # scipy's float64, whatever X's dtype, as there
 
     def _objective(self: Any, net: MLP, X: Any, Y: Array, sw: Any,
                    params: Array) -> tuple[float, Array]:
