@@ -61,7 +61,8 @@ else:  # pragma: no cover - keeps the check suite visible as skipped
 #: Each test so marked runs for (ours, scikit-learn's) classifiers, then regressors.
 each_pair = pytest.mark.parametrize("Ours, Theirs", PAIRS)
 each_estimator = pytest.mark.parametrize("Ours", OURS)
-no_convergence_warnings = pytest.mark.filterwarnings(
+# (without scikit-learn, the filter's category cannot be imported: the tests skip instead)
+no_convergence_warnings = needs_sklearn if not HAVE_SKLEARN else pytest.mark.filterwarnings(
     "ignore::sklearn.exceptions.ConvergenceWarning")
 
 

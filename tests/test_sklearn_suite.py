@@ -1,12 +1,13 @@
 """scikit-learn's own tests of its MLPs, run against mlp.sklearn.
 
-The installed scikit-learn's sklearn/neural_network/tests/test_mlp.py is copied twice into a
-temporary directory: unmodified, and with its one import of MLPClassifier and MLPRegressor
-pointed at mlp.sklearn. Both copies run at once, each in its own pytest, with warnings as
-errors; every test that passes for scikit-learn must pass for mlp.sklearn, except EXCUSED:
-the tests that call scikit-learn's private methods. (Tests that only read or set private
-attributes, such as ``_optimizer.learning_rate`` or ``_no_improvement_count``, are not
-excused: mlp.sklearn provides those.)
+The installed scikit-learn's sklearn/neural_network/tests/test_mlp.py is copied into a
+temporary directory with its one import of MLPClassifier and MLPRegressor pointed at
+mlp.sklearn, and run by its own pytest with warnings as errors. Every test must pass,
+except EXCUSED: the tests that call scikit-learn's private methods. A test that does not
+pass is run on the unmodified copy too, and fails this only if it passes there (so a
+scikit-learn release with a failing or skipped test does not fail us). Tests that only read
+or set private attributes, such as ``_optimizer.learning_rate`` or
+``_no_improvement_count``, are not excused: mlp.sklearn provides those.
 """
 
 import os
@@ -105,9 +106,7 @@ def test_the_subprocess_imports_this_mlp(tmp_path):
 
 
 def test_scikit_learns_mlp_tests_pass(tmp_path):
-    """Ours must pass what scikit-learn passes: the tests ours does not pass are run
-    unmodified too, and must not pass there (so a scikit-learn release with a failing
-    or skipped test does not fail this one)."""
+    """Every test that scikit-learn passes passes, EXCUSED apart (see the docstring)."""
     began = time.perf_counter()
     ours, output = run(copy_for(tmp_path / "ours", MODULE))
     assert len(ours) > MIN_TESTS, output
