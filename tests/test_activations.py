@@ -52,9 +52,12 @@ def hidden_for(name, sizes):
 
 def targets(rng, output, n, k):
     """Targets the cost is defined for: in [0, 1] for a sigmoid output, probability rows
-    (summing to 1, so that a - y is the gradient) for softmax, any real for identity."""
+    (summing to 1, so that a - y is the gradient) for softmax, any real for identity, counts
+    (zeros included) for exp, the Poisson output."""
     if output == "softmax":
         return rng.dirichlet(np.ones(k), n)
+    if output == "exp":
+        return rng.poisson(1.0, (n, k)).astype(float)
     if output == "identity":
         return rng.uniform(-1.0, 1.0, (n, k))
     return rng.uniform(0.0, 1.0, (n, k))
@@ -135,7 +138,8 @@ SGD_OPTIONS = [{}, {"l2": 2.0}, {"momentum": 0.8, "l2": 1.0},
 def test_two_epochs_of_fit_match_reference(sizes, hidden, pair, options):
     output, cost = pair
     act = hidden_for(hidden, sizes)
-    eta = 0.02 if output == "identity" else 0.1   # an identity output has no squashing
+    # identity and exp outputs have no squashing (exp after identity layers grows fastest)
+    eta = {"identity": 0.02, "exp": 0.005}.get(output, 0.1)
     for batch_size in BATCHES:
         net, X, Y = problem(sizes, hidden, output, seed=batch_size)
         start = net.params.copy()
@@ -168,7 +172,7 @@ def test_shuffled_epochs_with_labels_match_reference(hidden, pair):
     W, B = ref.to_lists(net.weights, net.biases)
     rng = np.random.default_rng(42)
     order = np.arange(N)
-    eta = 0.02 if output == "identity" else 0.2
+    eta = 0.02 if output in ("identity", "exp") else 0.2
     for _ in range(2):
         rng.shuffle(order)
         ref.sgd_epoch(W, B, X.tolist(), one_hot(labels, 7).tolist(), order.tolist(), 4,
