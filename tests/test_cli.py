@@ -357,4 +357,4 @@ def test_help_explains_the_options_left_to_the_output_and_the_optimizer(capsys):
         assert flag in text
     assert "(default: 3.0 with --optimizer sgd, 0.001 with adam)" in text
     assert "(default: the output's: quadratic for sigmoid and identity, cross_entropy for " \
-           "softmax)" in text
+           "softmax, poisson for exp)" in text

@@ -183,7 +183,7 @@ class _CoreMLP:
             self._optimizer = self._new_optimizer()
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
-        X_train, y_train, sw_train, validation = self._split(X, y, sample_weight)
+        X_train, y_train, sw_train, validation = self._hold_out(X, y, sample_weight)
         X_train = _float64(X_train)
         n_samples = X_train.shape[0]
         batch_size = self._batch_size(n_samples)
@@ -199,7 +199,7 @@ class _CoreMLP:
             for _ in range(self.max_iter):
                 if self.shuffle:
                     sample_idx = shuffle(sample_idx, random_state=self._random_state)
-                self._epoch(net, X_train, Y, sw_train, sample_idx, batch_size)
+                self._train_epoch(net, X_train, Y, sw_train, sample_idx, batch_size)
                 if self._after_epoch(n_samples, validation, incremental):
                     break
         except KeyboardInterrupt:
@@ -219,7 +219,7 @@ class _CoreMLP:
         return AdamOptimizer([], self.learning_rate_init, self.beta_1, self.beta_2,
                              self.epsilon)
 
-    def _split(self: Any, X: Any, y: NDArray[Any],
+    def _hold_out(self: Any, X: Any, y: NDArray[Any],
                sample_weight: Any) -> tuple[Any, NDArray[Any], Any, Any]:
         """scikit-learn's validation hold-out for early stopping, by the same draw."""
         if not self.early_stopping:
@@ -245,7 +245,7 @@ class _CoreMLP:
                           "going to be clipped")
         return int(np.clip(self.batch_size, 1, n_samples))
 
-    def _epoch(self: Any, net: MLP, X: Any, Y: Array, sw: Any, order: NDArray[Any],
+    def _train_epoch(self: Any, net: MLP, X: Any, Y: Array, sw: Any, order: NDArray[Any],
                batch_size: int) -> None:
         """One epoch over the rows ``order``; sets ``loss_``, scikit-learn's mean over the
         mini-batches of their losses (each counted by its rows)."""
