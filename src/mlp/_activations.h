@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "_platform.h"
 #include "_simd.h"
 
 enum { MLPK_SIGMOID = 0, MLPK_TANH = 1, MLPK_RELU = 2, MLPK_IDENTITY = 3, MLPK_SOFTMAX = 4,
@@ -40,11 +41,11 @@ static inline double mlpk_tanh(double z)
 
 /* z[i, j] := f(b[j] + z[i, j]) for m rows of n entries, f = tanh */
 MLPK_CLONES
-static void mlpk_bias_tanh(const double *restrict b, double *restrict z, ptrdiff_t m,
-                           ptrdiff_t n)
+static void mlpk_bias_tanh(const double *MLPK_RESTRICT b, double *MLPK_RESTRICT z,
+                           ptrdiff_t m, ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < m; ++i) {
-        double *restrict row = z + i * n;
+        double *MLPK_RESTRICT row = z + i * n;
         for (ptrdiff_t j = 0; j < n; ++j)
             row[j] = mlpk_tanh(b[j] + row[j]);
     }
@@ -52,11 +53,11 @@ static void mlpk_bias_tanh(const double *restrict b, double *restrict z, ptrdiff
 
 /* ... f = max(., 0) */
 MLPK_CLONES
-static void mlpk_bias_relu(const double *restrict b, double *restrict z, ptrdiff_t m,
-                           ptrdiff_t n)
+static void mlpk_bias_relu(const double *MLPK_RESTRICT b, double *MLPK_RESTRICT z,
+                           ptrdiff_t m, ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < m; ++i) {
-        double *restrict row = z + i * n;
+        double *MLPK_RESTRICT row = z + i * n;
         for (ptrdiff_t j = 0; j < n; ++j) {
             const double s = b[j] + row[j];
             row[j] = s > 0.0 ? s : 0.0;
@@ -66,11 +67,11 @@ static void mlpk_bias_relu(const double *restrict b, double *restrict z, ptrdiff
 
 /* ... f = identity */
 MLPK_CLONES
-static void mlpk_bias_identity(const double *restrict b, double *restrict z, ptrdiff_t m,
-                               ptrdiff_t n)
+static void mlpk_bias_identity(const double *MLPK_RESTRICT b, double *MLPK_RESTRICT z,
+                               ptrdiff_t m, ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < m; ++i) {
-        double *restrict row = z + i * n;
+        double *MLPK_RESTRICT row = z + i * n;
         for (ptrdiff_t j = 0; j < n; ++j)
             row[j] += b[j];
     }
@@ -79,11 +80,11 @@ static void mlpk_bias_identity(const double *restrict b, double *restrict z, ptr
 /* Row by row, s = b + z, z := exp(s - max s) / sum exp(s - max s): every exponent is <= 0,
  * so nothing overflows, and the largest term is 1, so the sum is in [1, n]. */
 MLPK_CLONES
-static void mlpk_bias_softmax(const double *restrict b, double *restrict z, ptrdiff_t m,
-                              ptrdiff_t n)
+static void mlpk_bias_softmax(const double *MLPK_RESTRICT b, double *MLPK_RESTRICT z,
+                              ptrdiff_t m, ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < m; ++i) {
-        double *restrict row = z + i * n;
+        double *MLPK_RESTRICT row = z + i * n;
         double top = b[0] + row[0];
         for (ptrdiff_t j = 0; j < n; ++j) {
             row[j] += b[j];
@@ -101,11 +102,11 @@ static void mlpk_bias_softmax(const double *restrict b, double *restrict z, ptrd
 
 /* ... f = exp, the Poisson output (libm's exp: it overflows to +inf, as it should, where
  * the kernels' own exp is for arguments <= 0 only) */
-static void mlpk_bias_exp(const double *restrict b, double *restrict z, ptrdiff_t m,
-                          ptrdiff_t n)
+static void mlpk_bias_exp(const double *MLPK_RESTRICT b, double *MLPK_RESTRICT z,
+                          ptrdiff_t m, ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < m; ++i) {
-        double *restrict row = z + i * n;
+        double *MLPK_RESTRICT row = z + i * n;
         for (ptrdiff_t j = 0; j < n; ++j)
             row[j] = exp(b[j] + row[j]);
     }
@@ -114,8 +115,8 @@ static void mlpk_bias_exp(const double *restrict b, double *restrict z, ptrdiff_
 /* d[k] *= f'(z) for the units whose activations are a[k] (k < n), from the activation:
  * sigmoid a(1-a), tanh 1-a^2, ReLU [a > 0], identity 1. */
 MLPK_CLONES
-static void mlpk_times_derivative(double *restrict d, const double *restrict a, ptrdiff_t n,
-                                  int activation)
+static void mlpk_times_derivative(double *MLPK_RESTRICT d, const double *MLPK_RESTRICT a,
+                                  ptrdiff_t n, int activation)
 {
     switch (activation) {
     case MLPK_SIGMOID:
@@ -136,8 +137,9 @@ static void mlpk_times_derivative(double *restrict d, const double *restrict a, 
 }
 
 /* z[i, j] := f(b[j] + z[i, j]) for the activation f. */
-static inline void mlpk_bias_activate(const double *restrict b, double *restrict z,
-                                      ptrdiff_t m, ptrdiff_t n, int activation)
+static inline void mlpk_bias_activate(const double *MLPK_RESTRICT b,
+                                      double *MLPK_RESTRICT z, ptrdiff_t m, ptrdiff_t n,
+                                      int activation)
 {
     switch (activation) {
     case MLPK_SIGMOID:

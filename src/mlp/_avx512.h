@@ -50,25 +50,23 @@
 
 #include <stddef.h>
 
-#if defined(__x86_64__) && defined(__linux__) && !defined(__clang__) && \
-    defined(__GNUC__) && __GNUC__ >= 12
+#include "_platform.h"
+
+#if MLPK_X86_DISPATCH && defined(__linux__) && !defined(__clang__)
 #define MLPK_HAVE_AVX512_KERNELS 1
 #include <immintrin.h>
 
-#define MLPK_AVX512_TARGET __attribute__((target("avx512f")))
-#define MLPK_INLINE static inline __attribute__((always_inline))
+#define MLPK_TARGET_AVX512 MLPK_TARGET("avx512f")
 
 /* The flat kernel for n_out = N (a constant after inlining: every loop over v unrolls and
  * the arrays become registers). z := the next sample's sums over the whole blocks of rows
  * (overwritten); returns how many rows those are: the n_in % R rows left over are the
  * caller's (mlpk_run_update_combine in _kernels.h finishes them with the row loop). */
-MLPK_AVX512_TARGET MLPK_INLINE ptrdiff_t mlpk_avx512_flat_pass(double *restrict W,
-                                                               ptrdiff_t n_in, const int N,
-                                                               const double *restrict delta,
-                                                               const double *restrict a,
-                                                               double eta, double keep,
-                                                               const double *restrict a_next,
-                                                               double *restrict z)
+MLPK_TARGET_AVX512 MLPK_ALWAYS_INLINE ptrdiff_t
+mlpk_avx512_flat_pass(double *MLPK_RESTRICT W, ptrdiff_t n_in, const int N,
+                      const double *MLPK_RESTRICT delta, const double *MLPK_RESTRICT a,
+                      double eta, double keep, const double *MLPK_RESTRICT a_next,
+                      double *MLPK_RESTRICT z)
 {
     const int G = (N % 8 == 0) ? 8 : (N % 4 == 0) ? 4 : (N % 2 == 0) ? 2 : 1;
     const int R = 8 / G, V = N / G;
@@ -96,9 +94,9 @@ MLPK_AVX512_TARGET MLPK_INLINE ptrdiff_t mlpk_avx512_flat_pass(double *restrict 
     }
     const ptrdiff_t nb = n_in / R;
     for (ptrdiff_t b = 0; b < nb; ++b) {
-        double *restrict w = W + b * (ptrdiff_t)(R * N);
-        const double *restrict ab = a + b * R;
-        const double *restrict nb_ = a_next + b * R;
+        double *MLPK_RESTRICT w = W + b * (ptrdiff_t)(R * N);
+        const double *MLPK_RESTRICT ab = a + b * R;
+        const double *MLPK_RESTRICT nb_ = a_next + b * R;
         if (keep == 1.0) {
             int any = 0;
             for (int r = 0; r < R; ++r)
@@ -166,15 +164,11 @@ MLPK_AVX512_TARGET MLPK_INLINE ptrdiff_t mlpk_avx512_flat_pass(double *restrict 
  * hold (jt = ld - 8; lanes from 8 - ld % 8 on are the tail), and stored before them, so
  * that their stores land last. This avoids masked stores, which on AMD Zen 5 cost several
  * times a plain one. */
-MLPK_AVX512_TARGET MLPK_INLINE void mlpk_avx512_strided_pass(double *restrict W,
-                                                             ptrdiff_t n_in, ptrdiff_t ld,
-                                                             ptrdiff_t j0, const int V,
-                                                             const int T,
-                                                             const double *restrict delta,
-                                                             const double *restrict a,
-                                                             double eta, double keep,
-                                                             const double *restrict a_next,
-                                                             double *restrict z)
+MLPK_TARGET_AVX512 MLPK_ALWAYS_INLINE void
+mlpk_avx512_strided_pass(double *MLPK_RESTRICT W, ptrdiff_t n_in, ptrdiff_t ld, ptrdiff_t j0,
+                         const int V, const int T, const double *MLPK_RESTRICT delta,
+                         const double *MLPK_RESTRICT a, double eta, double keep,
+                         const double *MLPK_RESTRICT a_next, double *MLPK_RESTRICT z)
 {
     __m512d D[16], acc[16], Dt = _mm512_setzero_pd(), acct = _mm512_setzero_pd();
     const __m512d kv = _mm512_set1_pd(keep);
@@ -188,7 +182,7 @@ MLPK_AVX512_TARGET MLPK_INLINE void mlpk_avx512_strided_pass(double *restrict W,
     if (T)
         Dt = _mm512_maskz_loadu_pd(kt, delta + jt);
     for (ptrdiff_t i = 0; i < n_in; ++i) {
-        double *restrict w = W + i * ld;
+        double *MLPK_RESTRICT w = W + i * ld;
         if (keep == 1.0 && a[i] == 0.0 && a_next[i] == 0.0)
             continue;
         const __m512d c = _mm512_set1_pd(-eta * a[i]);
@@ -230,11 +224,11 @@ MLPK_AVX512_TARGET MLPK_INLINE void mlpk_avx512_strided_pass(double *restrict W,
  * updated rows (overwritten), for the first rows of W; returns how many (the whole blocks),
  * the caller finishes the others. For the widths the chooser sends here (_kernels.h:
  * MLPK_AVX512_FLAT_WIDTH_LIMIT), each of which has its instantiation below. */
-MLPK_AVX512_TARGET static ptrdiff_t
-mlpk_avx512_update_combine_flat(double *restrict W, ptrdiff_t n_in, ptrdiff_t n_out,
-                                const double *restrict delta, const double *restrict a,
-                                double eta, double keep, const double *restrict a_next,
-                                double *restrict z)
+MLPK_TARGET_AVX512 static ptrdiff_t
+mlpk_avx512_update_combine_flat(double *MLPK_RESTRICT W, ptrdiff_t n_in, ptrdiff_t n_out,
+                                const double *MLPK_RESTRICT delta,
+                                const double *MLPK_RESTRICT a, double eta, double keep,
+                                const double *MLPK_RESTRICT a_next, double *MLPK_RESTRICT z)
 {
     switch (n_out) {
         MLPK_FLAT_CASE(1) MLPK_FLAT_CASE(2) MLPK_FLAT_CASE(3) MLPK_FLAT_CASE(4)
@@ -251,11 +245,12 @@ mlpk_avx512_update_combine_flat(double *restrict W, ptrdiff_t n_in, ptrdiff_t n_
 
 /* The single-sample step's pass, strided layout: as mlpk_avx512_update_combine_flat, for
  * all n_in rows, for the widths the chooser sends here (n_out >= 8). */
-MLPK_AVX512_TARGET static void
-mlpk_avx512_update_combine_strided(double *restrict W, ptrdiff_t n_in, ptrdiff_t n_out,
-                                   const double *restrict delta, const double *restrict a,
-                                   double eta, double keep, const double *restrict a_next,
-                                   double *restrict z)
+MLPK_TARGET_AVX512 static void
+mlpk_avx512_update_combine_strided(double *MLPK_RESTRICT W, ptrdiff_t n_in, ptrdiff_t n_out,
+                                   const double *MLPK_RESTRICT delta,
+                                   const double *MLPK_RESTRICT a, double eta, double keep,
+                                   const double *MLPK_RESTRICT a_next,
+                                   double *MLPK_RESTRICT z)
 {
     /* chunks of up to 16 vectors; the tail (n_out not a multiple of 8) goes with the last
      * whole ones */
@@ -293,14 +288,11 @@ mlpk_avx512_update_combine_strided(double *restrict W, ptrdiff_t n_in, ptrdiff_t
  * after inlining: G V accumulators in registers). A chunk's last vector may read past its
  * end, into the row's next columns or the next row, whose lanes are then ignored; only the
  * rows where that would leave W take a masked load. */
-MLPK_AVX512_TARGET MLPK_INLINE void mlpk_avx512_combine_pass(const double *restrict x,
-                                                             ptrdiff_t ld_x, const int G,
-                                                             ptrdiff_t n_in,
-                                                             const double *restrict W,
-                                                             ptrdiff_t n_out, ptrdiff_t j0,
-                                                             ptrdiff_t width, const int V,
-                                                             double *restrict z,
-                                                             ptrdiff_t ld_z)
+MLPK_TARGET_AVX512 MLPK_ALWAYS_INLINE void
+mlpk_avx512_combine_pass(const double *MLPK_RESTRICT x, ptrdiff_t ld_x, const int G,
+                         ptrdiff_t n_in, const double *MLPK_RESTRICT W, ptrdiff_t n_out,
+                         ptrdiff_t j0, ptrdiff_t width, const int V, double *MLPK_RESTRICT z,
+                         ptrdiff_t ld_z)
 {
     __m512d acc[6][4];
     const __mmask8 km = (__mmask8)(width % 8 ? (1u << (width % 8)) - 1 : 0xffu);
@@ -314,7 +306,7 @@ MLPK_AVX512_TARGET MLPK_INLINE void mlpk_avx512_combine_pass(const double *restr
     ptrdiff_t safe = room < 0 ? 0 : room / n_out + 1;
     safe = safe > n_in ? n_in : safe;
     for (ptrdiff_t i = 0; i < n_in; ++i) {
-        const double *restrict w = W + i * n_out + j0;
+        const double *MLPK_RESTRICT w = W + i * n_out + j0;
         __m512d wv[4];
 #pragma GCC unroll 4
         for (int v = 0; v < V; ++v)
@@ -342,11 +334,10 @@ MLPK_AVX512_TARGET MLPK_INLINE void mlpk_avx512_combine_pass(const double *restr
 /* z := x @ W for one row x and W (n_in, n_out), V = ceil(n_out / 8) <= 16 vectors per row
  * of W (a constant after inlining) and V accumulators: one pass down W, as
  * mlpk_avx512_combine_pass, whose chunks of 32 columns would each go down it again. */
-MLPK_AVX512_TARGET MLPK_INLINE void mlpk_avx512_wide_pass(const double *restrict x,
-                                                          ptrdiff_t n_in,
-                                                          const double *restrict W,
-                                                          ptrdiff_t n_out, const int V,
-                                                          double *restrict z)
+MLPK_TARGET_AVX512 MLPK_ALWAYS_INLINE void
+mlpk_avx512_wide_pass(const double *MLPK_RESTRICT x, ptrdiff_t n_in,
+                      const double *MLPK_RESTRICT W, ptrdiff_t n_out, const int V,
+                      double *MLPK_RESTRICT z)
 {
     __m512d acc[16];
     const __mmask8 km = (__mmask8)(n_out % 8 ? (1u << (n_out % 8)) - 1 : 0xffu);
@@ -357,7 +348,7 @@ MLPK_AVX512_TARGET MLPK_INLINE void mlpk_avx512_wide_pass(const double *restrict
     ptrdiff_t safe = room < 0 ? 0 : room / n_out + 1;
     safe = safe > n_in ? n_in : safe;
     for (ptrdiff_t i = 0; i < n_in; ++i) {
-        const double *restrict w = W + i * n_out;
+        const double *MLPK_RESTRICT w = W + i * n_out;
         const __m512d b = _mm512_set1_pd(x[i]);
 #pragma GCC unroll 16
         for (int v = 0; v < V; ++v) {
@@ -388,10 +379,10 @@ MLPK_AVX512_TARGET MLPK_INLINE void mlpk_avx512_wide_pass(const double *restrict
 /* z := x @ W for one row x and W (n_in, n_out), in one pass down W with the whole row of
  * z in registers, for the widths the chooser sends here (_kernels.h:
  * MLPK_AVX512_ROW_MAX_WIDTH), each of which has its instantiation below. */
-MLPK_AVX512_TARGET static void mlpk_avx512_combine_row(const double *restrict x,
-                                                       ptrdiff_t n_in,
-                                                       const double *restrict W,
-                                                       ptrdiff_t n_out, double *restrict z)
+MLPK_TARGET_AVX512 static void
+mlpk_avx512_combine_row(const double *MLPK_RESTRICT x, ptrdiff_t n_in,
+                        const double *MLPK_RESTRICT W, ptrdiff_t n_out,
+                        double *MLPK_RESTRICT z)
 {
     switch ((n_out + 7) / 8) {
         MLPK_WIDE_CASE(5) MLPK_WIDE_CASE(6) MLPK_WIDE_CASE(7) MLPK_WIDE_CASE(8)
@@ -404,10 +395,10 @@ MLPK_AVX512_TARGET static void mlpk_avx512_combine_row(const double *restrict x,
 /* z := x @ W for x (m, n_in), W (n_in, n_out): column chunks of up to 32, and for each,
  * groups of up to 6 rows of x go down W once. Beyond the sizes the chooser sends here
  * (_kernels.h), BLAS's blocking for cache wins. */
-MLPK_AVX512_TARGET static void mlpk_avx512_combine_batch(const double *restrict x,
-                                                         ptrdiff_t m, ptrdiff_t n_in,
-                                                         const double *restrict W,
-                                                         ptrdiff_t n_out, double *restrict z)
+MLPK_TARGET_AVX512 static void
+mlpk_avx512_combine_batch(const double *MLPK_RESTRICT x, ptrdiff_t m, ptrdiff_t n_in,
+                          const double *MLPK_RESTRICT W, ptrdiff_t n_out,
+                          double *MLPK_RESTRICT z)
 {
     for (ptrdiff_t j0 = 0; j0 < n_out; j0 += 32) {
         const ptrdiff_t width = n_out - j0 < 32 ? n_out - j0 : 32;
@@ -442,14 +433,11 @@ MLPK_AVX512_TARGET static void mlpk_avx512_combine_batch(const double *restrict 
  * alone. The tail is the vector of the row's last 8 columns with D zeroed (and beta 1) on
  * the lanes a whole slot holds; with K = 3 it is stored before the whole slot, so the whole
  * slot's values land last. */
-MLPK_AVX512_TARGET MLPK_INLINE void mlpk_avx512_update_pass(double *restrict W,
-                                                            ptrdiff_t n_in, ptrdiff_t n_out,
-                                                            const double *restrict A,
-                                                            const int M,
-                                                            const double *restrict Dm,
-                                                            double alpha, double beta,
-                                                            ptrdiff_t j0, const int K,
-                                                            const int B0)
+MLPK_TARGET_AVX512 MLPK_ALWAYS_INLINE void
+mlpk_avx512_update_pass(double *MLPK_RESTRICT W, ptrdiff_t n_in, ptrdiff_t n_out,
+                        const double *MLPK_RESTRICT A, const int M,
+                        const double *MLPK_RESTRICT Dm, double alpha, double beta,
+                        ptrdiff_t j0, const int K, const int B0)
 {
     __m512d D0[12], D1[12];
     const int two = K == 2 || K == 3;
@@ -461,7 +449,7 @@ MLPK_AVX512_TARGET MLPK_INLINE void mlpk_avx512_update_pass(double *restrict W,
     const __m512d b0 = K == 4 ? bt : bv, b1 = K == 3 ? bt : bv;
 #pragma GCC unroll 12
     for (int b = 0; b < M; ++b) {
-        const double *restrict d = Dm + b * n_out;
+        const double *MLPK_RESTRICT d = Dm + b * n_out;
         D0[b] = _mm512_mul_pd(av, K == 4 ? _mm512_maskz_loadu_pd(kt, d + jt)
                                          : _mm512_loadu_pd(d + ja));
         if (two)
@@ -469,7 +457,7 @@ MLPK_AVX512_TARGET MLPK_INLINE void mlpk_avx512_update_pass(double *restrict W,
                                              : _mm512_loadu_pd(d + jb));
     }
     for (ptrdiff_t i = 0; i < n_in; ++i) {
-        double *restrict w = W + i * n_out;
+        double *MLPK_RESTRICT w = W + i * n_out;
         __m512d x0, x1;
         if (!B0) {
             x0 = _mm512_mul_pd(b0, _mm512_loadu_pd(w + ja));
@@ -514,10 +502,10 @@ MLPK_AVX512_TARGET MLPK_INLINE void mlpk_avx512_update_pass(double *restrict W,
  * of 16 columns down W; beta = 0 writes W without reading it. For the sizes the chooser
  * sends here (_kernels.h: MLPK_AVX512_UPDATE_MAX_ROWS, MLPK_AVX512_UPDATE_MIN_WIDTH), each
  * row count of which has its instantiation below. */
-MLPK_AVX512_TARGET static void mlpk_avx512_update(double *restrict W, ptrdiff_t n_in,
-                                                  ptrdiff_t n_out, const double *restrict A,
-                                                  ptrdiff_t m, const double *restrict D,
-                                                  double alpha, double beta)
+MLPK_TARGET_AVX512 static void
+mlpk_avx512_update(double *MLPK_RESTRICT W, ptrdiff_t n_in, ptrdiff_t n_out,
+                   const double *MLPK_RESTRICT A, ptrdiff_t m, const double *MLPK_RESTRICT D,
+                   double alpha, double beta)
 {
     const ptrdiff_t whole = n_out / 8;
     const int tail = n_out % 8 != 0;

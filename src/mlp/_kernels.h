@@ -36,6 +36,7 @@
 #include <stddef.h>
 
 #include "_avx512.h"
+#include "_platform.h"
 #include "_simd.h"
 
 /* --- what every buffer handed to the kernels must be aligned to ------------------------ */
@@ -68,7 +69,7 @@ static inline const char *mlpk_level_name(int level)
 static inline int mlpk_best_level(void)
 {
 #if MLPK_HAVE_AVX512_KERNELS
-    if (__builtin_cpu_supports("avx512f"))
+    if (MLPK_CPU_SUPPORTS("avx512f"))
         return MLPK_LEVEL_AVX512;
 #endif
     return MLPK_LEVEL_GENERIC;
@@ -158,14 +159,15 @@ static inline mlpk_combine_kernel mlpk_choose_combine(ptrdiff_t m, ptrdiff_t n_o
             return MLPK_COMBINE_AVX512_BATCH;
     }
 #endif
+    (void)n_out;
     /* for one row a sum of rows of W, whose fixed cost is lower than a GEMM call's */
     return m == 1 ? MLPK_COMBINE_ROW : MLPK_COMBINE_BLAS;
 }
 
 /* Run the kernel mlpk_choose_combine(m, n_out) chose; nothing for MLPK_COMBINE_BLAS. */
-static inline void mlpk_run_combine(mlpk_combine_kernel kernel, const double *restrict x,
-                                    ptrdiff_t m, ptrdiff_t n_in, const double *restrict W,
-                                    ptrdiff_t n_out, double *restrict z)
+static inline void mlpk_run_combine(mlpk_combine_kernel kernel, const double *MLPK_RESTRICT x,
+                                    ptrdiff_t m, ptrdiff_t n_in, const double *MLPK_RESTRICT W,
+                                    ptrdiff_t n_out, double *MLPK_RESTRICT z)
 {
     switch (kernel) {
     case MLPK_COMBINE_ROW:
@@ -205,10 +207,10 @@ static inline mlpk_update_kernel mlpk_choose_update(ptrdiff_t m, ptrdiff_t n_out
 
 /* Run the kernel mlpk_choose_update(m, n_out) chose; nothing for MLPK_UPDATE_BLAS. beta = 0:
  * W is not read. */
-static inline void mlpk_run_update(mlpk_update_kernel kernel, double *restrict W,
-                                   ptrdiff_t n_in, ptrdiff_t n_out, const double *restrict A,
-                                   ptrdiff_t m, const double *restrict D, double alpha,
-                                   double beta)
+static inline void mlpk_run_update(mlpk_update_kernel kernel, double *MLPK_RESTRICT W,
+                                   ptrdiff_t n_in, ptrdiff_t n_out,
+                                   const double *MLPK_RESTRICT A, ptrdiff_t m,
+                                   const double *MLPK_RESTRICT D, double alpha, double beta)
 {
 #if MLPK_HAVE_AVX512_KERNELS
     if (kernel == MLPK_UPDATE_AVX512)
@@ -245,11 +247,11 @@ static inline mlpk_update_combine_kernel mlpk_choose_update_combine(ptrdiff_t n_
  * a_next[i] W[i, j] with the updated rows, by the kernel mlpk_choose_update_combine(n_out)
  * chose. */
 static inline void mlpk_run_update_combine(mlpk_update_combine_kernel kernel,
-                                           double *restrict W, ptrdiff_t n_in,
-                                           ptrdiff_t n_out, const double *restrict delta,
-                                           const double *restrict a, double eta,
-                                           double keep, const double *restrict a_next,
-                                           double *restrict z_next)
+                                           double *MLPK_RESTRICT W, ptrdiff_t n_in,
+                                           ptrdiff_t n_out, const double *MLPK_RESTRICT delta,
+                                           const double *MLPK_RESTRICT a, double eta,
+                                           double keep, const double *MLPK_RESTRICT a_next,
+                                           double *MLPK_RESTRICT z_next)
 {
     switch (kernel) {
 #if MLPK_HAVE_AVX512_KERNELS

@@ -28,6 +28,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "_platform.h"
+
 #if defined(__x86_64__) && defined(__linux__) && \
     ((defined(__clang__) && __clang_major__ >= 14) || \
      (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 12))
@@ -40,26 +42,26 @@
 /* z[j] := sum_i a[i] W[i, j], skipping a[i] == 0 (such a row adds exactly nothing); four
  * rows with nonzero inputs go through together, loading and storing z once for the four. */
 MLPK_CLONES
-static void mlpk_generic_combine_row(const double *restrict a, ptrdiff_t n_in,
-                                     const double *restrict W, ptrdiff_t n_out,
-                                     double *restrict z)
+static void mlpk_generic_combine_row(const double *MLPK_RESTRICT a, ptrdiff_t n_in,
+                                     const double *MLPK_RESTRICT W, ptrdiff_t n_out,
+                                     double *MLPK_RESTRICT z)
 {
     ptrdiff_t i = 0;
     for (ptrdiff_t j = 0; j < n_out; ++j)
         z[j] = 0.0;
     for (; i + 4 <= n_in; i += 4) {
         const double a0 = a[i], a1 = a[i + 1], a2 = a[i + 2], a3 = a[i + 3];
-        const double *restrict w0 = W + i * n_out;
+        const double *MLPK_RESTRICT w0 = W + i * n_out;
         if (a0 != 0.0 && a1 != 0.0 && a2 != 0.0 && a3 != 0.0) {
-            const double *restrict w1 = w0 + n_out;
-            const double *restrict w2 = w1 + n_out;
-            const double *restrict w3 = w2 + n_out;
+            const double *MLPK_RESTRICT w1 = w0 + n_out;
+            const double *MLPK_RESTRICT w2 = w1 + n_out;
+            const double *MLPK_RESTRICT w3 = w2 + n_out;
             for (ptrdiff_t j = 0; j < n_out; ++j)
                 z[j] += ((a0 * w0[j] + a1 * w1[j]) + (a2 * w2[j] + a3 * w3[j]));
         } else {
             for (int r = 0; r < 4; ++r) {
                 const double c = a[i + r];
-                const double *restrict w = w0 + r * n_out;
+                const double *MLPK_RESTRICT w = w0 + r * n_out;
                 if (c != 0.0)
                     for (ptrdiff_t j = 0; j < n_out; ++j)
                         z[j] += c * w[j];
@@ -69,7 +71,7 @@ static void mlpk_generic_combine_row(const double *restrict a, ptrdiff_t n_in,
     for (; i < n_in; ++i) {
         const double c = a[i];
         if (c != 0.0) {
-            const double *restrict w = W + i * n_out;
+            const double *MLPK_RESTRICT w = W + i * n_out;
             for (ptrdiff_t j = 0; j < n_out; ++j)
                 z[j] += c * w[j];
         }
@@ -81,9 +83,9 @@ static void mlpk_generic_combine_row(const double *restrict a, ptrdiff_t n_in,
  * |W[i, j]|, z[j] = sa (sw s), s = sum_i (a[i]/sa)(W[i, j]/sw), whose terms are at most 1 in
  * size. The result is finite or +-inf, never NaN. Slow (a column scan per output), so only
  * for rows that came out non-finite. */
-static void mlpk_safe_combine_row(const double *restrict a, ptrdiff_t n_in,
-                                  const double *restrict W, ptrdiff_t n_out,
-                                  double *restrict z)
+static void mlpk_safe_combine_row(const double *MLPK_RESTRICT a, ptrdiff_t n_in,
+                                  const double *MLPK_RESTRICT W, ptrdiff_t n_out,
+                                  double *MLPK_RESTRICT z)
 {
     double sa = 0.0;
     for (ptrdiff_t i = 0; i < n_in; ++i)
@@ -106,12 +108,13 @@ static void mlpk_safe_combine_row(const double *restrict a, ptrdiff_t n_in,
  * is NULL), then W[i, :] := keep W[i, :] - (eta a[i]) delta. keep = 1 - eta weight_decay
  * is the L2 decay (1: none, and rows with a[i] == 0 are then left alone). */
 MLPK_CLONES
-static void mlpk_rows_backprop(double *restrict W, ptrdiff_t n_in, ptrdiff_t n_out,
-                               const double *restrict delta, const double *restrict a,
-                               double eta, double keep, double *restrict back)
+static void mlpk_rows_backprop(double *MLPK_RESTRICT W, ptrdiff_t n_in, ptrdiff_t n_out,
+                               const double *MLPK_RESTRICT delta,
+                               const double *MLPK_RESTRICT a, double eta, double keep,
+                               double *MLPK_RESTRICT back)
 {
     for (ptrdiff_t i = 0; i < n_in; ++i) {
-        double *restrict w = W + i * n_out;
+        double *MLPK_RESTRICT w = W + i * n_out;
         if (back != NULL) {
             double s = 0.0;
             for (ptrdiff_t j = 0; j < n_out; ++j)
@@ -130,9 +133,10 @@ static void mlpk_rows_backprop(double *restrict W, ptrdiff_t n_in, ptrdiff_t n_o
 
 /* Row i of the fused update: W[i, :] := keep W[i, :] - c delta, then z_next += d W[i, :];
  * with keep == 1, a zero c or d skips its half (a zero input contributes exactly nothing). */
-static inline void mlpk_update_combine_row(double *restrict w, ptrdiff_t n_out,
-                                           const double *restrict delta, double c, double d,
-                                           double keep, double *restrict z_next)
+static inline void mlpk_update_combine_row(double *MLPK_RESTRICT w, ptrdiff_t n_out,
+                                           const double *MLPK_RESTRICT delta, double c,
+                                           double d, double keep,
+                                           double *MLPK_RESTRICT z_next)
 {
     if (keep != 1.0) {
         for (ptrdiff_t j = 0; j < n_out; ++j)
@@ -161,11 +165,11 @@ static inline void mlpk_update_combine_row(double *restrict w, ptrdiff_t n_out,
  * are all nonzero (and no decay) go through together, loading and storing z_next once.
  * The chooser (_kernels.h) runs this where the AVX-512 kernels are not. */
 MLPK_CLONES
-static void mlpk_generic_update_combine(double *restrict W, ptrdiff_t n_in,
-                                        ptrdiff_t n_out, const double *restrict delta,
-                                        const double *restrict a, double eta, double keep,
-                                        const double *restrict a_next,
-                                        double *restrict z_next)
+static void mlpk_generic_update_combine(double *MLPK_RESTRICT W, ptrdiff_t n_in,
+                                        ptrdiff_t n_out, const double *MLPK_RESTRICT delta,
+                                        const double *MLPK_RESTRICT a, double eta, double keep,
+                                        const double *MLPK_RESTRICT a_next,
+                                        double *MLPK_RESTRICT z_next)
 {
     ptrdiff_t i = 0;
     for (ptrdiff_t j = 0; j < n_out; ++j)
@@ -175,10 +179,10 @@ static void mlpk_generic_update_combine(double *restrict W, ptrdiff_t n_in,
         const double c2 = eta * a[i + 2], c3 = eta * a[i + 3];
         const double d0 = a_next[i], d1 = a_next[i + 1];
         const double d2 = a_next[i + 2], d3 = a_next[i + 3];
-        double *restrict w0 = W + i * n_out;
-        double *restrict w1 = w0 + n_out;
-        double *restrict w2 = w1 + n_out;
-        double *restrict w3 = w2 + n_out;
+        double *MLPK_RESTRICT w0 = W + i * n_out;
+        double *MLPK_RESTRICT w1 = w0 + n_out;
+        double *MLPK_RESTRICT w2 = w1 + n_out;
+        double *MLPK_RESTRICT w3 = w2 + n_out;
         if (keep == 1.0 && c0 != 0.0 && c1 != 0.0 && c2 != 0.0 && c3 != 0.0 &&
             d0 != 0.0 && d1 != 0.0 && d2 != 0.0 && d3 != 0.0) {
             for (ptrdiff_t j = 0; j < n_out; ++j) {
@@ -208,22 +212,18 @@ static void mlpk_generic_update_combine(double *restrict W, ptrdiff_t n_in,
 static inline void mlpk_prefetch_rows(const double *x, const ptrdiff_t *order,
                                       ptrdiff_t count, ptrdiff_t n)
 {
-#if defined(__GNUC__) || defined(__clang__)
     for (ptrdiff_t r = 0; r < count; ++r) {
         const char *row = (const char *)(x + order[r] * n);
         const char *end = (const char *)(x + order[r] * n + n);
         for (; row < end; row += 64)
-            __builtin_prefetch(row, 0, 3);
+            MLPK_PREFETCH(row);
     }
-#else
-    (void)x; (void)order; (void)count; (void)n;
-#endif
 }
 
 /* sum x[k]^2 over n entries, in eight running sums: a single sum would wait on each add
  * (the loop is a latency chain the compiler may not reorder), eight let it vectorize. */
 MLPK_CLONES
-static double mlpk_sum_squares(const double *restrict x, ptrdiff_t n)
+static double mlpk_sum_squares(const double *MLPK_RESTRICT x, ptrdiff_t n)
 {
     double part[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
     ptrdiff_t k = 0;
@@ -242,9 +242,9 @@ static double mlpk_sum_squares(const double *restrict x, ptrdiff_t n)
  * g' = g + weight_decay p, v := mu v - eta g', then p += v, or with Nesterov
  * p += mu v - eta g'. Branch-free inside, so that it vectorizes. */
 MLPK_CLONES
-static void mlpk_momentum_step(double *restrict p, double *restrict v,
-                               const double *restrict g, ptrdiff_t n, double mu, double eta,
-                               double weight_decay, int nesterov)
+static void mlpk_momentum_step(double *MLPK_RESTRICT p, double *MLPK_RESTRICT v,
+                               const double *MLPK_RESTRICT g, ptrdiff_t n, double mu,
+                               double eta, double weight_decay, int nesterov)
 {
     if (nesterov) {
         for (ptrdiff_t k = 0; k < n; ++k) {
@@ -269,9 +269,10 @@ static void mlpk_momentum_step(double *restrict p, double *restrict v,
  * eta sqrt(1 - beta2^t) / (1 - beta1^t) for this step t. Moments below DBL_MIN are
  * flushed to 0. */
 MLPK_CLONES
-static void mlpk_adam_step(double *restrict p, double *restrict m, double *restrict v,
-                           const double *restrict g, ptrdiff_t n, double beta1,
-                           double beta2, double alpha, double epsilon, double weight_decay)
+static void mlpk_adam_step(double *MLPK_RESTRICT p, double *MLPK_RESTRICT m,
+                           double *MLPK_RESTRICT v, const double *MLPK_RESTRICT g, ptrdiff_t n,
+                           double beta1, double beta2, double alpha, double epsilon,
+                           double weight_decay)
 {
     for (ptrdiff_t k = 0; k < n; ++k) {
         const double gk = g[k] + weight_decay * p[k];
@@ -293,7 +294,7 @@ static void mlpk_adam_step(double *restrict p, double *restrict m, double *restr
 static inline double mlpk_pow2i(double k)
 {
     uint64_t u;
-    double d = k + (1023.0 + 0x1p52);    /* low mantissa bits now hold k + 1023 */
+    double d = k + (1023.0 + 4503599627370496.0);   /* + 2^52: low bits hold k + 1023 */
     memcpy(&u, &d, sizeof u);
     u <<= 52;
     memcpy(&d, &u, sizeof d);
@@ -308,7 +309,7 @@ static inline double mlpk_exp_reduce(double t, double *k)
 {
     const double ln2_hi = 6.93147180369123816490e-01;   /* 0x3fe62e42fee00000 */
     const double ln2_lo = 1.90821492927058770002e-10;
-    const double magic = 0x1.8p52;                       /* rounds to an integer */
+    const double magic = 6755399441055744.0;             /* 1.5 2^52: rounds to an integer */
     t = t < -746.0 ? -746.0 : t;
     *k = (t * 1.44269504088896338700 + magic) - magic;
     return (t - *k * ln2_hi) - *k * ln2_lo;
@@ -334,7 +335,7 @@ static inline double mlpk_exp_tail(double r)
  * 2^(k - k1)) so that results down to the subnormals come out right. */
 static inline double mlpk_scale2(double x, double k)
 {
-    const double magic = 0x1.8p52;
+    const double magic = 6755399441055744.0;             /* 1.5 2^52 */
     double k1 = (k * 0.5 + magic) - magic;
     return x * mlpk_pow2i(k1) * mlpk_pow2i(k - k1);
 }
@@ -358,7 +359,7 @@ static inline double mlpk_sig(double z)
 
 /* x[k] := sig(x[k]) */
 MLPK_CLONES
-static void mlpk_sigmoid_inplace(double *restrict x, ptrdiff_t n)
+static void mlpk_sigmoid_inplace(double *MLPK_RESTRICT x, ptrdiff_t n)
 {
     for (ptrdiff_t k = 0; k < n; ++k)
         x[k] = mlpk_sig(x[k]);
@@ -366,11 +367,11 @@ static void mlpk_sigmoid_inplace(double *restrict x, ptrdiff_t n)
 
 /* z[i, j] := sig(b[j] + z[i, j]) for m rows of n entries */
 MLPK_CLONES
-static void mlpk_bias_sigmoid(const double *restrict b, double *restrict z, ptrdiff_t m,
-                              ptrdiff_t n)
+static void mlpk_bias_sigmoid(const double *MLPK_RESTRICT b, double *MLPK_RESTRICT z,
+                              ptrdiff_t m, ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < m; ++i) {
-        double *restrict row = z + i * n;
+        double *MLPK_RESTRICT row = z + i * n;
         for (ptrdiff_t j = 0; j < n; ++j)
             row[j] = mlpk_sig(b[j] + row[j]);
     }
@@ -378,7 +379,7 @@ static void mlpk_bias_sigmoid(const double *restrict b, double *restrict z, ptrd
 
 /* 1 if no x[k] is NaN or infinite, else 0; reads in chunks and stops at the first bad one. */
 MLPK_CLONES
-static int mlpk_all_finite(const double *restrict x, ptrdiff_t n)
+static int mlpk_all_finite(const double *MLPK_RESTRICT x, ptrdiff_t n)
 {
     const uint64_t exponent = 0x7ff0000000000000ULL;
     for (ptrdiff_t start = 0; start < n; start += 4096) {
