@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Every level, lowest first. kernel_levels() is a prefix of it on any machine: a level
 # added to _kernels.h must be added here too (the test below says so), and so gets tested.
-KNOWN_LEVELS = ("generic", "avx512")
+KNOWN_LEVELS = ("generic", "avx2", "avx512")
 
 
 def run_python(code, level):

@@ -1,7 +1,8 @@
 /* mlp/_activations.h: the units beyond the seed's sigmoid (whose loops are _simd.h's):
  * tanh, ReLU, identity, softmax and exp, each with the bias added first, and the factor of the
  * backward pass, the derivative taken from the activation as the seed does for the sigmoid:
- * a(1-a), 1-a^2, [a > 0], 1. Branch-free where it matters, so that the loops vectorize.
+ * a(1-a), 1-a^2, [a > 0], 1. Branch-free where it matters, so that the loops vectorize;
+ * like _simd.h's, each loop is compiled once per kernel level (MLPK_LOOP, _levels.h).
  *
  * The activation codes are _core.pxd's mlp_activation (MLP_SIGMOID 0, MLP_TANH 1,
  * MLP_RELU 2, MLP_IDENTITY 3, MLP_SOFTMAX 4, MLP_EXP 5). Private to _core.pyx: not part of
@@ -13,6 +14,7 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "_levels.h"
 #include "_platform.h"
 #include "_simd.h"
 
@@ -40,9 +42,9 @@ static inline double mlpk_tanh(double z)
 }
 
 /* z[i, j] := f(b[j] + z[i, j]) for m rows of n entries, f = tanh */
-MLPK_CLONES
-static void mlpk_bias_tanh(const double *MLPK_RESTRICT b, double *MLPK_RESTRICT z,
-                           ptrdiff_t m, ptrdiff_t n)
+MLPK_LOOP(mlpk_bias_tanh,
+          (const double *MLPK_RESTRICT b, double *MLPK_RESTRICT z, ptrdiff_t m, ptrdiff_t n),
+          (b, z, m, n))
 {
     for (ptrdiff_t i = 0; i < m; ++i) {
         double *MLPK_RESTRICT row = z + i * n;
@@ -52,9 +54,9 @@ static void mlpk_bias_tanh(const double *MLPK_RESTRICT b, double *MLPK_RESTRICT 
 }
 
 /* ... f = max(., 0) */
-MLPK_CLONES
-static void mlpk_bias_relu(const double *MLPK_RESTRICT b, double *MLPK_RESTRICT z,
-                           ptrdiff_t m, ptrdiff_t n)
+MLPK_LOOP(mlpk_bias_relu,
+          (const double *MLPK_RESTRICT b, double *MLPK_RESTRICT z, ptrdiff_t m, ptrdiff_t n),
+          (b, z, m, n))
 {
     for (ptrdiff_t i = 0; i < m; ++i) {
         double *MLPK_RESTRICT row = z + i * n;
@@ -66,9 +68,9 @@ static void mlpk_bias_relu(const double *MLPK_RESTRICT b, double *MLPK_RESTRICT 
 }
 
 /* ... f = identity */
-MLPK_CLONES
-static void mlpk_bias_identity(const double *MLPK_RESTRICT b, double *MLPK_RESTRICT z,
-                               ptrdiff_t m, ptrdiff_t n)
+MLPK_LOOP(mlpk_bias_identity,
+          (const double *MLPK_RESTRICT b, double *MLPK_RESTRICT z, ptrdiff_t m, ptrdiff_t n),
+          (b, z, m, n))
 {
     for (ptrdiff_t i = 0; i < m; ++i) {
         double *MLPK_RESTRICT row = z + i * n;
@@ -79,9 +81,9 @@ static void mlpk_bias_identity(const double *MLPK_RESTRICT b, double *MLPK_RESTR
 
 /* Row by row, s = b + z, z := exp(s - max s) / sum exp(s - max s): every exponent is <= 0,
  * so nothing overflows, and the largest term is 1, so the sum is in [1, n]. */
-MLPK_CLONES
-static void mlpk_bias_softmax(const double *MLPK_RESTRICT b, double *MLPK_RESTRICT z,
-                              ptrdiff_t m, ptrdiff_t n)
+MLPK_LOOP(mlpk_bias_softmax,
+          (const double *MLPK_RESTRICT b, double *MLPK_RESTRICT z, ptrdiff_t m, ptrdiff_t n),
+          (b, z, m, n))
 {
     for (ptrdiff_t i = 0; i < m; ++i) {
         double *MLPK_RESTRICT row = z + i * n;
@@ -114,9 +116,10 @@ static void mlpk_bias_exp(const double *MLPK_RESTRICT b, double *MLPK_RESTRICT z
 
 /* d[k] *= f'(z) for the units whose activations are a[k] (k < n), from the activation:
  * sigmoid a(1-a), tanh 1-a^2, ReLU [a > 0], identity 1. */
-MLPK_CLONES
-static void mlpk_times_derivative(double *MLPK_RESTRICT d, const double *MLPK_RESTRICT a,
-                                  ptrdiff_t n, int activation)
+MLPK_LOOP(mlpk_times_derivative,
+          (double *MLPK_RESTRICT d, const double *MLPK_RESTRICT a, ptrdiff_t n,
+           int activation),
+          (d, a, n, activation))
 {
     switch (activation) {
     case MLPK_SIGMOID:

@@ -39,24 +39,25 @@
  * with keep == 1 a block whose rows all have a[i] == 0 and a_next[i] == 0 is skipped (it
  * would change nothing), as the plain loops skip such rows.
  *
- * Compiled by GCC >= 12 on x86-64 Linux (the compiler of Linux wheels), and run only at the
- * "avx512" level, which needs a CPU with AVX-512F (_kernels.h). Not by Clang: measured with
- * Clang 14, its builds of the small-batch kernels were 1.4-1.8x slower than the BLAS calls
- * they replace (it does not turn the accumulator arrays into registers), so Clang builds
- * have the "generic" level only. Private to _core.pyx (the mlpk_ prefix: not mlp's C API).
+ * Compiled by GCC >= 12 on x86-64 Linux (the compiler of Linux wheels) for the "avx512"
+ * level's instruction sets (MLPK_TARGET_AVX512, _levels.h), and run only at that level,
+ * which needs a CPU with AVX-512 F, BW, DQ and VL. Not by Clang: measured with Clang 14, its
+ * builds of the small-batch kernels were 1.4-1.8x slower than the BLAS calls they replace
+ * (it does not turn the accumulator arrays into registers), so at a Clang build's "avx512"
+ * level the chooser makes the generic level's choices, and only the loops are AVX-512's.
+ * Private to _core.pyx (the mlpk_ prefix: not mlp's C API).
  */
 #ifndef MLPK_AVX512_H
 #define MLPK_AVX512_H
 
 #include <stddef.h>
 
+#include "_levels.h"
 #include "_platform.h"
 
 #if MLPK_X86_DISPATCH && defined(__linux__) && !defined(__clang__)
 #define MLPK_HAVE_AVX512_KERNELS 1
 #include <immintrin.h>
-
-#define MLPK_TARGET_AVX512 MLPK_TARGET("avx512f")
 
 /* The flat kernel for n_out = N (a constant after inlining: every loop over v unrolls and
  * the arrays become registers). z := the next sample's sums over the whole blocks of rows

@@ -50,18 +50,22 @@ cdef extern from "_activations.h" nogil:
     void mlpk_times_derivative(double* d, const double* a, Py_ssize_t n,
                                int activation) noexcept
 
-# The kernel chooser: which kernel runs for which sizes and level is decided there, once per
-# operation; the code below only executes the decision (and calls BLAS when it says so).
-cdef extern from "_kernels.h" nogil:
-    enum:
-        MLPK_DOUBLE_ALIGN
-        MLPK_INDEX_ALIGN
+# The kernel levels: which this CPU can run, and the one in use (the loops above run its
+# version, and the chooser below reads it).
+cdef extern from "_levels.h" nogil:
     enum:
         MLPK_N_LEVELS
     const char* mlpk_level_name(int level) noexcept
     int mlpk_best_level() noexcept
     int mlpk_set_level(int level) noexcept
     int mlpk_current_level() noexcept
+
+# The kernel chooser: which kernel runs for which sizes and level is decided there, once per
+# operation; the code below only executes the decision (and calls BLAS when it says so).
+cdef extern from "_kernels.h" nogil:
+    enum:
+        MLPK_DOUBLE_ALIGN
+        MLPK_INDEX_ALIGN
 
     ctypedef enum mlpk_combine_kernel:
         MLPK_COMBINE_BLAS
@@ -111,7 +115,7 @@ ADAM = MLP_ADAM
 
 # --- the kernel level --------------------------------------------------------------------
 
-# Every kernel level, lowest first, as MLP_KERNELS spells them (the order is _kernels.h's).
+# Every kernel level, lowest first, as MLP_KERNELS spells them (the order is _levels.h's).
 _LEVELS = tuple(mlpk_level_name(level).decode("ascii") for level in range(MLPK_N_LEVELS))
 
 
@@ -1117,8 +1121,8 @@ def all_finite(const double[::1] x):
 
 
 def kernel_level():
-    """The kernel level in use, ``"generic"`` or ``"avx512"``: decided once, at import, from
-    the CPU and ``MLP_KERNELS`` (see ``_kernels.h``)."""
+    """The kernel level in use, ``"generic"``, ``"avx2"`` or ``"avx512"``: decided once, at
+    import, from the CPU and ``MLP_KERNELS`` (see ``_levels.h``)."""
     return _LEVELS[mlpk_current_level()]
 
 

@@ -17,16 +17,12 @@
  * names. The kernels' own fixed-size instantiations (_avx512.h) cover exactly the sizes
  * sent to them.
  *
- * Kernel levels, lowest first (mlpk_level): "generic", the loops of _simd.h and BLAS, on
- * any CPU; "avx512", which adds the AVX-512F kernels of _avx512.h. Each level's CPU
- * features include those of every level below it, so a machine can run every level up to
- * its best; a new level (such as "avx2") goes in its place in this order. The level in use
- * is decided once, when mlp._core is imported: the best this build and the CPU support
- * (mlpk_best_level), or the lower one named by the environment variable MLP_KERNELS, so
- * that the tests can run every level the machine has. MLP_KERNELS selects among these
- * hand-written kernels only: the loops of _simd.h are also compiled for several
- * instruction sets by target_clones, and the loader picks one of those clones for the CPU
- * whatever the level.
+ * The kernel levels (_levels.h), lowest first: "generic", the loops of _simd.h and BLAS, on
+ * any CPU; "avx2", the same choices, with the loops compiled for AVX2 + FMA; "avx512",
+ * which adds the AVX-512 kernels of _avx512.h (in GCC builds), with the loops compiled for
+ * AVX-512. The choosers read the level in use, fixed once at import (mlpk_set_level), so
+ * that MLP_KERNELS selects both the loops and the hand-written kernels a CPU of that level
+ * runs.
  *
  * Private to _core.pyx (the mlpk_ prefix): not part of mlp's C API (_core.pxd).
  */
@@ -36,6 +32,7 @@
 #include <stddef.h>
 
 #include "_avx512.h"
+#include "_levels.h"
 #include "_platform.h"
 #include "_simd.h"
 
@@ -48,54 +45,6 @@ enum {
     MLPK_DOUBLE_ALIGN = offsetof(mlpk_double_probe, d),   /* _Alignof(double) */
     MLPK_INDEX_ALIGN = offsetof(mlpk_index_probe, i)      /* _Alignof(Py_ssize_t) */
 };
-
-/* --- kernel levels ---------------------------------------------------------------------- */
-
-typedef enum {
-    MLPK_LEVEL_GENERIC = 0,     /* _simd.h's loops and BLAS: any CPU */
-    MLPK_LEVEL_AVX512 = 1,      /* + _avx512.h's kernels: AVX-512F, and a GCC build */
-    MLPK_N_LEVELS
-} mlpk_level;
-
-/* The level's name, as MLP_KERNELS and mlp.kernel_level() spell it; NULL for no level. */
-static inline const char *mlpk_level_name(int level)
-{
-    static const char *const names[MLPK_N_LEVELS] = {"generic", "avx512"};
-    return level >= 0 && level < MLPK_N_LEVELS ? names[level] : NULL;
-}
-
-/* The best level this build and the running CPU support. __builtin_cpu_supports also
- * checks that the OS saves the AVX-512 registers. */
-static inline int mlpk_best_level(void)
-{
-#if MLPK_HAVE_AVX512_KERNELS
-    if (MLPK_CPU_SUPPORTS("avx512f"))
-        return MLPK_LEVEL_AVX512;
-#endif
-    return MLPK_LEVEL_GENERIC;
-}
-
-/* The level the choosers use. Written once, by mlpk_set_level from mlp._core's module
- * init, before any kernel can run, and never after (mlpk_set_level refuses a second
- * write): the kernels only read it, so calls from any number of threads agree. */
-static int mlpk_level_in_use = MLPK_LEVEL_GENERIC;
-static int mlpk_level_written = 0;
-
-/* Set the level in use: 0; or -1, changing nothing, for a level this build and CPU cannot
- * run, or when it has been set already. */
-static int mlpk_set_level(int level)
-{
-    if (mlpk_level_written || level < MLPK_LEVEL_GENERIC || level > mlpk_best_level())
-        return -1;
-    mlpk_level_in_use = level;
-    mlpk_level_written = 1;
-    return 0;
-}
-
-static inline int mlpk_current_level(void)
-{
-    return mlpk_level_in_use;
-}
 
 /* --- the thresholds --------------------------------------------------------------------- */
 

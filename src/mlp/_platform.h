@@ -4,8 +4,8 @@
  *   MLPK_RESTRICT        C99's restrict (MSVC's C compiler, and C++, spell it __restrict)
  *   MLPK_ALWAYS_INLINE   "static inline", inlined even where the compiler would not
  *   MLPK_X86_DISPATCH    1 where the kernels can be compiled for several x86-64 instruction
- *                        sets in one binary and the CPU asked at run time which it has,
- *                        else 0
+ *                        sets in one binary and the CPU asked at run time which it has
+ *                        (_levels.h), else 0
  *   MLPK_TARGET(isa)     the per-function target attribute: this function may use the
  *                        instruction sets in the string isa ("avx2,fma"); nothing where
  *                        MLPK_X86_DISPATCH is 0
@@ -17,7 +17,8 @@
  * Runtime dispatch needs GCC >= 12 or Clang >= 14 (the compilers the per-level builds were
  * measured with) on x86-64, outside Windows: Windows builds are MSVC's, which has no
  * per-function target attribute, and MinGW's GCC does not realign the stack for spilled
- * AVX registers. Private to _core.pyx (the mlpk_ prefix): not part of mlp's C API.
+ * AVX registers. ifuncs (target_clones) are not used: musl's loader refuses them. Private
+ * to _core.pyx (the mlpk_ prefix): not part of mlp's C API.
  */
 #ifndef MLPK_PLATFORM_H
 #define MLPK_PLATFORM_H

@@ -10,11 +10,11 @@
  *   the hottest of them, and small mini-batches' products, where the chooser (_kernels.h)
  *   says so.
  *
- * A wheel must run on any x86-64, so on x86-64 Linux with GCC >= 12 or Clang >= 14 each
- * function is compiled three times (x86-64-v4: AVX-512; x86-64-v3: AVX2 + FMA; baseline
- * SSE2) and the loader picks the best the CPU supports (target_clones, an ifunc). This is
- * independent of the kernel level (MLP_KERNELS does not select among these clones).
- * Elsewhere they are plain C, equally correct.
+ * A wheel must run on any x86-64, so there each loop (MLPK_LOOP, _levels.h) is compiled
+ * once per kernel level, for baseline x86-64 (SSE2), for AVX2 + FMA and for AVX-512, and
+ * runs the version of the level in use: picked once, at import, from the CPU, or lowered by
+ * MLP_KERNELS, so that MLP_KERNELS=generic runs the loops a baseline x86-64 CPU runs.
+ * Elsewhere (_platform.h: MSVC, other architectures) they are plain C, equally correct.
  *
  * W is row-major (n_in, n_out): row i holds the weights from input neuron i. Private to
  * _core.pyx (the mlpk_ prefix): not part of mlp's C API.
@@ -28,23 +28,15 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "_levels.h"
 #include "_platform.h"
-
-#if defined(__x86_64__) && defined(__linux__) && \
-    ((defined(__clang__) && __clang_major__ >= 14) || \
-     (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 12))
-#define MLPK_CLONES \
-    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define MLPK_CLONES
-#endif
 
 /* z[j] := sum_i a[i] W[i, j], skipping a[i] == 0 (such a row adds exactly nothing); four
  * rows with nonzero inputs go through together, loading and storing z once for the four. */
-MLPK_CLONES
-static void mlpk_generic_combine_row(const double *MLPK_RESTRICT a, ptrdiff_t n_in,
-                                     const double *MLPK_RESTRICT W, ptrdiff_t n_out,
-                                     double *MLPK_RESTRICT z)
+MLPK_LOOP(mlpk_generic_combine_row,
+          (const double *MLPK_RESTRICT a, ptrdiff_t n_in, const double *MLPK_RESTRICT W,
+           ptrdiff_t n_out, double *MLPK_RESTRICT z),
+          (a, n_in, W, n_out, z))
 {
     ptrdiff_t i = 0;
     for (ptrdiff_t j = 0; j < n_out; ++j)
@@ -107,11 +99,11 @@ static void mlpk_safe_combine_row(const double *MLPK_RESTRICT a, ptrdiff_t n_in,
 /* For each row i, in one pass: back[i] := W[i, :] . delta (the old row; skipped when back
  * is NULL), then W[i, :] := keep W[i, :] - (eta a[i]) delta. keep = 1 - eta weight_decay
  * is the L2 decay (1: none, and rows with a[i] == 0 are then left alone). */
-MLPK_CLONES
-static void mlpk_rows_backprop(double *MLPK_RESTRICT W, ptrdiff_t n_in, ptrdiff_t n_out,
-                               const double *MLPK_RESTRICT delta,
-                               const double *MLPK_RESTRICT a, double eta, double keep,
-                               double *MLPK_RESTRICT back)
+MLPK_LOOP(mlpk_rows_backprop,
+          (double *MLPK_RESTRICT W, ptrdiff_t n_in, ptrdiff_t n_out,
+           const double *MLPK_RESTRICT delta, const double *MLPK_RESTRICT a, double eta,
+           double keep, double *MLPK_RESTRICT back),
+          (W, n_in, n_out, delta, a, eta, keep, back))
 {
     for (ptrdiff_t i = 0; i < n_in; ++i) {
         double *MLPK_RESTRICT w = W + i * n_out;
@@ -164,12 +156,11 @@ static inline void mlpk_update_combine_row(double *MLPK_RESTRICT w, ptrdiff_t n_
  * then z_next[j] := sum_i a_next[i] W[i, j] with the updated rows. Four rows whose inputs
  * are all nonzero (and no decay) go through together, loading and storing z_next once.
  * The chooser (_kernels.h) runs this where the AVX-512 kernels are not. */
-MLPK_CLONES
-static void mlpk_generic_update_combine(double *MLPK_RESTRICT W, ptrdiff_t n_in,
-                                        ptrdiff_t n_out, const double *MLPK_RESTRICT delta,
-                                        const double *MLPK_RESTRICT a, double eta, double keep,
-                                        const double *MLPK_RESTRICT a_next,
-                                        double *MLPK_RESTRICT z_next)
+MLPK_LOOP(mlpk_generic_update_combine,
+          (double *MLPK_RESTRICT W, ptrdiff_t n_in, ptrdiff_t n_out,
+           const double *MLPK_RESTRICT delta, const double *MLPK_RESTRICT a, double eta,
+           double keep, const double *MLPK_RESTRICT a_next, double *MLPK_RESTRICT z_next),
+          (W, n_in, n_out, delta, a, eta, keep, a_next, z_next))
 {
     ptrdiff_t i = 0;
     for (ptrdiff_t j = 0; j < n_out; ++j)
@@ -222,8 +213,7 @@ static inline void mlpk_prefetch_rows(const double *x, const ptrdiff_t *order,
 
 /* sum x[k]^2 over n entries, in eight running sums: a single sum would wait on each add
  * (the loop is a latency chain the compiler may not reorder), eight let it vectorize. */
-MLPK_CLONES
-static double mlpk_sum_squares(const double *MLPK_RESTRICT x, ptrdiff_t n)
+MLPK_VALUE_LOOP(double, mlpk_sum_squares, (const double *MLPK_RESTRICT x, ptrdiff_t n), (x, n))
 {
     double part[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
     ptrdiff_t k = 0;
@@ -241,10 +231,10 @@ static double mlpk_sum_squares(const double *MLPK_RESTRICT x, ptrdiff_t n)
 /* The momentum step over n parameters p with velocity v and gradient g:
  * g' = g + weight_decay p, v := mu v - eta g', then p += v, or with Nesterov
  * p += mu v - eta g'. Branch-free inside, so that it vectorizes. */
-MLPK_CLONES
-static void mlpk_momentum_step(double *MLPK_RESTRICT p, double *MLPK_RESTRICT v,
-                               const double *MLPK_RESTRICT g, ptrdiff_t n, double mu,
-                               double eta, double weight_decay, int nesterov)
+MLPK_LOOP(mlpk_momentum_step,
+          (double *MLPK_RESTRICT p, double *MLPK_RESTRICT v, const double *MLPK_RESTRICT g,
+           ptrdiff_t n, double mu, double eta, double weight_decay, int nesterov),
+          (p, v, g, n, mu, eta, weight_decay, nesterov))
 {
     if (nesterov) {
         for (ptrdiff_t k = 0; k < n; ++k) {
@@ -268,11 +258,11 @@ static void mlpk_momentum_step(double *MLPK_RESTRICT p, double *MLPK_RESTRICT v,
  * v := beta2 v + (1 - beta2) g'^2, p -= alpha m / (sqrt(v) + epsilon), where alpha is
  * eta sqrt(1 - beta2^t) / (1 - beta1^t) for this step t. Moments below DBL_MIN are
  * flushed to 0. */
-MLPK_CLONES
-static void mlpk_adam_step(double *MLPK_RESTRICT p, double *MLPK_RESTRICT m,
-                           double *MLPK_RESTRICT v, const double *MLPK_RESTRICT g, ptrdiff_t n,
-                           double beta1, double beta2, double alpha, double epsilon,
-                           double weight_decay)
+MLPK_LOOP(mlpk_adam_step,
+          (double *MLPK_RESTRICT p, double *MLPK_RESTRICT m, double *MLPK_RESTRICT v,
+           const double *MLPK_RESTRICT g, ptrdiff_t n, double beta1, double beta2,
+           double alpha, double epsilon, double weight_decay),
+          (p, m, v, g, n, beta1, beta2, alpha, epsilon, weight_decay))
 {
     for (ptrdiff_t k = 0; k < n; ++k) {
         const double gk = g[k] + weight_decay * p[k];
@@ -358,17 +348,16 @@ static inline double mlpk_sig(double z)
 }
 
 /* x[k] := sig(x[k]) */
-MLPK_CLONES
-static void mlpk_sigmoid_inplace(double *MLPK_RESTRICT x, ptrdiff_t n)
+MLPK_LOOP(mlpk_sigmoid_inplace, (double *MLPK_RESTRICT x, ptrdiff_t n), (x, n))
 {
     for (ptrdiff_t k = 0; k < n; ++k)
         x[k] = mlpk_sig(x[k]);
 }
 
 /* z[i, j] := sig(b[j] + z[i, j]) for m rows of n entries */
-MLPK_CLONES
-static void mlpk_bias_sigmoid(const double *MLPK_RESTRICT b, double *MLPK_RESTRICT z,
-                              ptrdiff_t m, ptrdiff_t n)
+MLPK_LOOP(mlpk_bias_sigmoid,
+          (const double *MLPK_RESTRICT b, double *MLPK_RESTRICT z, ptrdiff_t m, ptrdiff_t n),
+          (b, z, m, n))
 {
     for (ptrdiff_t i = 0; i < m; ++i) {
         double *MLPK_RESTRICT row = z + i * n;
@@ -378,8 +367,7 @@ static void mlpk_bias_sigmoid(const double *MLPK_RESTRICT b, double *MLPK_RESTRI
 }
 
 /* 1 if no x[k] is NaN or infinite, else 0; reads in chunks and stops at the first bad one. */
-MLPK_CLONES
-static int mlpk_all_finite(const double *MLPK_RESTRICT x, ptrdiff_t n)
+MLPK_VALUE_LOOP(int, mlpk_all_finite, (const double *MLPK_RESTRICT x, ptrdiff_t n), (x, n))
 {
     const uint64_t exponent = 0x7ff0000000000000ULL;
     for (ptrdiff_t start = 0; start < n; start += 4096) {
