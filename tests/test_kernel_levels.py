@@ -1,7 +1,9 @@
-"""Kernel levels: decided once at import from the CPU and MLP_KERNELS, and every level this
-machine has passes the kernel tests (test_math.py's tests marked ``kernels``)."""
+"""Kernel levels: decided once at import from the CPU and MLP_KERNELS, by mlp's own dispatch
+(no ifuncs), and every level this machine has passes the kernel tests (test_math.py's tests
+marked ``kernels``)."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -106,3 +108,14 @@ def test_unavailable_level_falls_back_to_the_best_with_a_warning():
     warned = [line for line in lines[1:] if line.startswith("RuntimeWarning")]
     assert len(warned) == 1
     assert "'avx512'" in warned[0] and f"using {best!r}" in warned[0]
+
+
+def test_the_extension_needs_no_ifuncs():
+    # musl's loader refuses IRELATIVE relocations (GNU ifuncs, which target_clones makes), so
+    # the levels are mlp's own dispatch (_levels.h), and the extension must carry none
+    readelf = shutil.which("readelf")
+    if not sys.platform.startswith("linux") or readelf is None:
+        pytest.skip("needs Linux and readelf")
+    relocations = subprocess.run([readelf, "-rW", _core.__file__], capture_output=True,
+                                 text=True, check=True).stdout
+    assert "IRELATIV" not in relocations
