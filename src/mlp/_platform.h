@@ -16,9 +16,9 @@
  *
  * Runtime dispatch needs GCC >= 12 or Clang >= 14 (the compilers the per-level builds were
  * measured with) on x86-64, outside Windows: Windows builds are MSVC's, which has no
- * per-function target attribute, and MinGW's GCC does not realign the stack for spilled
- * AVX registers. ifuncs (target_clones) are not used: musl's loader refuses them. Private
- * to _core.pyx (the mlpk_ prefix): not part of mlp's C API.
+ * per-function target attribute, and GCC for Windows (MinGW, Cygwin) does not realign the
+ * stack for spilled AVX registers. ifuncs (target_clones) are not used: musl's loader
+ * refuses them. Private to _core.pyx (the mlpk_ prefix): not part of mlp's C API.
  */
 #ifndef MLPK_PLATFORM_H
 #define MLPK_PLATFORM_H
@@ -39,7 +39,8 @@
 #define MLPK_ALWAYS_INLINE static inline
 #endif
 
-#if defined(__x86_64__) && !defined(_WIN32) && !defined(_MSC_VER) && \
+#if defined(__x86_64__) && !defined(_WIN32) && !defined(__CYGWIN__) && \
+    !defined(_MSC_VER) && \
     ((defined(__clang__) && __clang_major__ >= 14) || \
      (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 12))
 #define MLPK_X86_DISPATCH 1
