@@ -32,7 +32,7 @@ def get_include() -> str:
 
 
 def kernel_level() -> str:
-    """The kernel level in use: ``"avx512"`` or ``"generic"``.
+    """The kernel level in use: ``"generic"``, ``"avx2"`` or ``"avx512"``.
 
     Decided once, when mlp is imported: the best level this CPU and build can run, unless
     the environment variable ``MLP_KERNELS`` names a lower one (to compare or test the
@@ -44,14 +44,17 @@ def kernel_level() -> str:
     Returns
     -------
     str
-        ``"generic"``: plain loops and BLAS, on any CPU. ``"avx512"``: also the AVX-512
-        kernels for small products and the single-sample step, on CPUs with AVX-512F
-        (GCC builds for x86-64 Linux).
+        ``"generic"``: plain loops and BLAS, on any CPU (on x86-64 the loops built for
+        baseline x86-64, SSE2). ``"avx2"``: the same, with the loops built for AVX2 and
+        FMA, on CPUs that have both. ``"avx512"``: the loops built for AVX-512 (F, BW, DQ,
+        VL), and, in GCC builds for x86-64 Linux, the AVX-512 kernels for small products
+        and the single-sample step. Levels above ``"generic"`` need a build by GCC 12 or
+        later or Clang 14 or later for x86-64, outside Windows.
 
     Examples
     --------
     >>> import mlp
-    >>> mlp.kernel_level() in ("generic", "avx512")
+    >>> mlp.kernel_level() in ("generic", "avx2", "avx512")
     True
 
     ``MLP_KERNELS=generic python -c "import mlp; print(mlp.kernel_level())"`` prints
