@@ -1,7 +1,7 @@
 """Where mlp.dask pays: data-parallel ``fit`` and ``predict`` on a local dask cluster,
 against one process.
 
-    pip install "mlp[dask]" threadpoolctl
+    pip install "mlp-backprop[dask]" threadpoolctl
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/dask_scaling.py
     python benchmarks/dask_scaling.py --quick        # a smoke run, a few seconds
 
@@ -41,7 +41,7 @@ try:
 
     import mlp.dask
 except ImportError:
-    sys.exit('benchmarks/dask_scaling.py needs dask: pip install "mlp[dask]"')
+    sys.exit('benchmarks/dask_scaling.py needs dask: pip install "mlp-backprop[dask]"')
 try:
     from threadpoolctl import threadpool_limits
 except ImportError:

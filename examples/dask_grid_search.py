@@ -2,7 +2,7 @@
 ``mlp.sklearn.MLPClassifier`` on the bundled digits, its fits spread over the cluster's
 workers by joblib's dask backend.
 
-    pip install "mlp[dask,sklearn]"
+    pip install "mlp-backprop[dask,sklearn]"
     python examples/dask_grid_search.py                      # a LocalCluster, 2 processes
     python examples/dask_grid_search.py tcp://host:8786      # an existing cluster
 

@@ -212,7 +212,8 @@ def test_plot_without_matplotlib_says_what_to_install(tmp_path):
     code = ("import sys; sys.modules['matplotlib'] = None; from mlp.cli import main; "
             "sys.exit(main(sys.argv[1:]))")
     result = run("train", "--epochs", "1", "--plot", str(tmp_path / "c.png"), code=code)
-    assert "pip install" in one_clear_line(result) and not (tmp_path / "c.png").exists()
+    assert 'pip install "mlp-backprop[plot]"' in one_clear_line(result)
+    assert not (tmp_path / "c.png").exists()
 
 
 def test_progress_bar_draws_on_a_terminal_only():

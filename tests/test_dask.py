@@ -49,7 +49,7 @@ def test_import_without_dask_says_how_to_install():
                          text=True, env={**os.environ, "PYTHONWARNINGS": "error"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("ImportError")
-    assert 'pip install "mlp[dask]"' in out.stdout
+    assert 'pip install "mlp-backprop[dask]"' in out.stdout
 
 
 NO_CLIENT = textwrap.dedent(

@@ -100,7 +100,7 @@ def test_import_without_sklearn_says_how_to_install():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("ImportError")
-    assert 'pip install "mlp[sklearn]"' in out.stdout
+    assert 'pip install "mlp-backprop[sklearn]"' in out.stdout
     assert "scikit-learn" in out.stdout
 
 

@@ -16,8 +16,8 @@ data-parallel synchronous SGD for large mini-batches, on dask arrays.
 
 dask is an optional dependency of mlp: ``import mlp`` never imports it, and importing this
 module without it raises ``ImportError`` saying how to install it
-(``pip install "mlp[dask]"``). ``fit`` also needs ``distributed``, imported when it is
-called.
+(``pip install "mlp-backprop[dask]"``). ``fit`` also needs ``distributed``, imported when
+it is called.
 
 Examples
 --------
@@ -50,7 +50,7 @@ from numpy.typing import NDArray
 
 _INSTALL_HINT = (
     'mlp.dask needs dask[array] (and distributed for mlp.dask.fit): install them with '
-    'pip install "mlp[dask]" (or pip install "dask[array]" distributed)'
+    'pip install "mlp-backprop[dask]" (or pip install "dask[array]" distributed)'
 )
 
 try:

@@ -1,4 +1,5 @@
-"""Learning curves as a PNG, with matplotlib (the optional extra ``mlp[plot]``)."""
+"""Learning curves as a PNG, with matplotlib (the optional extra ``plot``:
+``pip install "mlp-backprop[plot]"``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from mlp.training import History
 
-_MISSING = "plotting needs matplotlib: pip install \"mlp[plot]\" (or matplotlib)"
+_MISSING = "plotting needs matplotlib: pip install \"mlp-backprop[plot]\" (or matplotlib)"
 
 
 def require_matplotlib() -> None:

@@ -18,7 +18,7 @@ scikit-learn's to rounding.
 
 scikit-learn (>= 1.7) is an optional dependency of mlp: ``import mlp`` never imports it, and
 importing this module without it raises ``ImportError`` saying how to install it
-(``pip install "mlp[sklearn]"``).
+(``pip install "mlp-backprop[sklearn]"``).
 """
 
 # scikit-learn ships no type information: its names are typed Any here.
@@ -34,8 +34,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 _INSTALL_HINT = (
-    'mlp.sklearn needs scikit-learn >= 1.7: install it with pip install "mlp[sklearn]" '
-    "(or pip install scikit-learn)"
+    "mlp.sklearn needs scikit-learn >= 1.7: install it with "
+    'pip install "mlp-backprop[sklearn]" (or pip install scikit-learn)'
 )
 
 try:
