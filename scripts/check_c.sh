@@ -1,8 +1,9 @@
 #!/bin/sh
 # The kernels' C headers with every C compiler at hand, without Python: each must accept them
-# as pedantic C99 and build scripts/check_kernels.c, which then passes at every kernel level
-# the machine has. gcc, clang and musl-gcc (Debian's musl-tools; linked -static, as on
-# Alpine) are used where installed. MSVC cannot run here, so its branches of _platform.h are
+# as pedantic C99 and build tests/c/test_kernels.c (the C kernel test), which then passes at
+# every kernel level the machine has. gcc, clang and musl-gcc (Debian's musl-tools; linked
+# -static, as on Alpine) are used where installed; scripts/c-kernel-tests.sh runs the same
+# test cross-built for aarch64 under qemu. MSVC cannot run here, so its branches of _platform.h are
 # compiled by gcc with __GNUC__ undefined, _MSC_VER defined and every GCC extension
 # poisoned after the system headers, and so is the branch for an unknown compiler.
 # A binary must carry no IRELATIVE relocation (ifuncs, which musl's loader refuses).
@@ -16,7 +17,7 @@ strict="-std=c99 -pedantic -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -Isrc
 build="-O3 -fno-math-errno -Wall -Wextra -Werror -Isrc/mlp"
 
 run_levels() {   # $1: the binary
-    for level in generic avx2 avx512; do
+    for level in $("$1" --levels); do
         "$1" "$level" | tail -n 1
     done
     if readelf -r "$1" | grep -q IRELATIV; then
@@ -35,10 +36,10 @@ simulated() {
         printf '%b\n' "$1"
         echo "#pragma GCC poison __attribute__ __builtin_cpu_supports __builtin_cpu_init" \
              "__builtin_prefetch typeof __typeof__ asm __asm__ __extension__"
-        echo "#include \"check_kernels.c\""
+        echo "#include \"test_kernels.c\""
     } > "$work/simulated.c"
     gcc -std=c99 -pedantic-errors -Wall -Wextra -Wno-unused-function \
-        -D_POSIX_C_SOURCE=200809L -Isrc/mlp -Iscripts -O2 "$work/simulated.c" \
+        -D_POSIX_C_SOURCE=200809L -Isrc/mlp -Itests/c -O2 "$work/simulated.c" \
         -o "$work/simulated" -lm 2>&1 | grep -v "poisoning existing macro\|undefining" |
         grep -E "error|warning" && exit 1
     run_levels "$work/simulated"
@@ -52,8 +53,8 @@ for cc in gcc clang musl-gcc; do
     echo "== $cc"
     static=""
     [ "$cc" = musl-gcc ] && static="-static"
-    "$cc" $strict -fsyntax-only scripts/check_kernels.c
-    "$cc" $build $static scripts/check_kernels.c -o "$work/check" -lm
+    "$cc" $strict -fsyntax-only tests/c/test_kernels.c
+    "$cc" $build $static tests/c/test_kernels.c -o "$work/check" -lm
     run_levels "$work/check"
 done
 echo "== gcc as MSVC (_MSC_VER, no GCC extensions)"
