@@ -142,11 +142,12 @@ def test_random_architectures_match_reference(sizes, n, batch_size, seed):
         np.testing.assert_allclose(net.biases[l], B[l], rtol=1e-11, atol=1e-13)
 
 
-# First-layer widths that reach every branch of the single-sample kernels (_avx512.h):
+# First-layer widths that reach every branch of the single-sample kernels: in _avx512.h,
 # flat blocks of 8, 4 and 2 rows, permuted (n < 8) and blended lanes, strided chunks with and
-# without a tail, and more than one chunk; and both sides of the chooser's width thresholds
-# (_kernels.h: MLPK_AVX512_FLAT_WIDTH_LIMIT, MLPK_AVX512_NARROW_WIDTH,
-# MLPK_AVX512_ROW_MAX_WIDTH).
+# without a tail, and more than one chunk; in _avx2.h, passes of 1 to 8 vectors whose last
+# holds 1, 2, 3 or 4 columns, and more than one pass (n > 32); and both sides of the
+# chooser's width thresholds (_kernels.h: MLPK_AVX512_FLAT_WIDTH_LIMIT,
+# MLPK_AVX512_NARROW_WIDTH, MLPK_AVX512_ROW_MAX_WIDTH).
 KERNEL_WIDTHS = [1, 3, 6, 8, 10, 13, 24, 30, 31, 33, 40, 100, 129, 136, 300]
 
 
@@ -179,11 +180,12 @@ SMALL_BATCH_OPTIONS = [{}, {"l2": 3.0}, {"momentum": 0.8, "l2": 1.0},
 @pytest.mark.parametrize("sizes", [[1, 5, 3], [9, 8, 10], [9, 30, 20], [3, 33, 7],
                                    [9, 100, 24], [2, 15, 1]])
 def test_small_batch_epochs_match_reference(sizes, options):
-    # Mini-batches of up to 12 rows take the AVX-512 forward and update kernels (_avx512.h),
-    # writing W in place (plain SGD) or a gradient buffer (momentum); 13 rows are beyond
-    # them (_kernels.h: MLPK_AVX512_COMBINE_MAX_ROWS, MLPK_AVX512_UPDATE_MAX_ROWS), and
-    # single rows take their own. Widths cover whole vectors, a tail alone, a whole vector
-    # and a tail, and layers so small that no row of W holds a whole vector.
+    # Mini-batches of up to 12 rows take the AVX-512 or AVX2 forward and update kernels
+    # (_avx512.h, _avx2.h), writing W in place (plain SGD) or a gradient buffer (momentum);
+    # 13 rows are beyond them (_kernels.h: MLPK_AVX512_COMBINE_MAX_ROWS,
+    # MLPK_AVX2_COMBINE_MAX_ROWS and the update's), and single rows take their own. Widths
+    # cover whole vectors, a tail alone, a whole vector and a tail, and layers so small that
+    # no row of W holds a whole vector.
     for batch_size in (1, 2, 5, 10, 12, 13):
         net, X, Y = make_problem(sizes, 15, seed=batch_size)
         W, B = ref.to_lists(net.weights, net.biases)
