@@ -45,6 +45,8 @@ before anything is decompressed, so that a crafted file cannot exhaust memory.
 Saving is atomic: the file is written beside its destination under a temporary name,
 flushed to disk and then renamed over the destination, so that a crash or error leaves
 either the old file or the new one, never a mixture.
+
+``load_network2`` reads the JSON files of the book's ``network2.py`` (``mlp._network2``).
 """
 
 from __future__ import annotations
@@ -72,7 +74,8 @@ from mlp._version import __version__
 from mlp.activations import check_hidden, check_output
 from mlp.network import MLP
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "ModelFileError", "load", "read_header", "save"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "ModelFileError", "Network2File", "load",
+           "load_network2", "read_header", "save"]
 
 #: The ``"format"`` entry of every model file's header.
 FORMAT = "mlp-model"
@@ -116,7 +119,8 @@ _CORRUPT = (
 
 
 class ModelFileError(ValueError):
-    """A file that is not a valid mlp model file.
+    """A file that is not a valid mlp model file (or, from ``load_network2``, not a valid
+    file of the book's ``network2.py``).
 
     The message names the file and the problem, on one line.
 
@@ -866,3 +870,8 @@ def _fspath(path: Any) -> str:
         raise TypeError(
             f"path must be a str or os.PathLike, got {type(path).__name__}") from None
     return os.fsdecode(name)
+
+
+# The reader of the book's network2.py files lives in a module of its own, which uses the
+# helpers above: imported last.
+from mlp._network2 import Network2File, load_network2  # noqa: E402
