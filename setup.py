@@ -48,9 +48,9 @@ if sys.platform != "win32":
         link_args += [f"-fsanitize={sanitizers}"]
 
 extensions = [
-    # depends: a change to a kernel header rebuilds the extension
+    # depends: a change to a kernel header or an included .pxi rebuilds the extension
     Extension("mlp._core", ["src/mlp/_core.pyx"], include_dirs=["src/mlp"],
-              depends=sorted(glob.glob("src/mlp/*.h")),
+              depends=sorted(glob.glob("src/mlp/*.h") + glob.glob("src/mlp/*.pxi")),
               extra_compile_args=compile_args, extra_link_args=link_args),
 ]
 

@@ -1390,3 +1390,6 @@ def apply_step(double[::1] params, double[::1] state, const Py_ssize_t[::1] size
                 _momentum_step(&params[0], st.velocity, &grad[0], &sizes[0], L, &o)
         _unlock(lock, True)
     return st.t
+
+
+include "_capi.pxi"
