@@ -4,6 +4,7 @@
     mlp evaluate MODEL DATA           cost and accuracy of a saved model on DATA
     mlp predict MODEL DATA [--out F]  the model's outputs for DATA, as CSV
     mlp info MODEL                    what a model file holds
+    mlp export MODEL OUT.onnx         the model as an ONNX file (needs onnx)
 
 DATA is a CSV file (optionally gzipped; label column with ``--label-column``, header
 detected), an ``.npz`` file (arrays ``X`` and ``y``), or an IDX file or folder (MNIST
@@ -17,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from typing import Any, NamedTuple, NoReturn
@@ -29,6 +28,7 @@ from numpy.typing import NDArray
 
 from mlp import io as model_io
 from mlp import options
+from mlp._atomic import write_atomically
 from mlp._progress import ProgressBar
 from mlp._version import __version__
 from mlp.activations import HIDDEN, OUTPUTS, check_cost_pair, default_cost
@@ -37,7 +37,7 @@ from mlp.network import MLP
 from mlp.scaling import METHODS, apply_scaling, fit_scaling
 from mlp.training import COSTS, History
 
-COMMANDS = ("train", "evaluate", "predict", "info")
+COMMANDS = ("train", "evaluate", "predict", "info", "export")
 #: The training options ``mlp train`` takes (``--batch-size`` for ``batch_size``...).
 TRAIN_OPTIONS = options.command_line(options.FIT)
 #: ``--help`` for the training options whose default, None, means "chosen for you": the
@@ -141,24 +141,23 @@ def _parser() -> _Parser:
 
     info = commands.add_parser("info", help="what a model file holds")
     info.add_argument("model", metavar="MODEL")
+
+    export = commands.add_parser(
+        "export", help="the model as an ONNX file, its input scaling included (needs onnx)")
+    export.add_argument("model", metavar="MODEL")
+    export.add_argument("out", metavar="OUT.onnx", help="the ONNX file to write")
+    export.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                        help="the ONNX model's input, parameter and output type "
+                             "(default: float64)")
     parser.command_parsers = {"train": train, "evaluate": evaluate, "predict": predict,
-                              "info": info}
+                              "info": info, "export": export}
     return parser
 
 
 # --- helpers -----------------------------------------------------------------------------
 
 def _write_atomically(path: str, text: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".mlp-", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomically(path, lambda f: f.write(text.encode("utf-8")), f"write {path}")
 
 
 def _features(X: NDArray[np.float64], n_inputs: int, what: str) -> None:
@@ -420,6 +419,23 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    """mlp export: the model, behind its stored input scaling, as an ONNX file."""
+    try:
+        from mlp import onnx as mlp_onnx
+    except ImportError as exc:
+        raise CommandError(str(exc)) from None
+    net, header = _load_model(args.model)
+    scaling = header.get("scaling")
+    mlp_onnx.export(net, args.out, dtype=args.dtype, scaling=scaling)
+    inside = (f"the model's {scaling['method']} input scaling is in the graph" if scaling
+              else "no input scaling")
+    print(f"wrote {args.out}: {net} in {args.dtype} (ONNX opset {mlp_onnx.OPSET}), input "
+          f"{mlp_onnx.INPUT!r} of shape (N, {net.sizes[0]}), output {mlp_onnx.OUTPUT!r} of "
+          f"shape (N, {net.sizes[-1]}); {inside}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -430,7 +446,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra:  # as parse_args would, but pointing at the command's --help
         parser.command_parsers[args.command].error(
             f"unrecognized arguments: {' '.join(extra)}")
-    command = {"train": _train, "evaluate": _evaluate, "predict": _predict, "info": _info}
+    command = {"train": _train, "evaluate": _evaluate, "predict": _predict, "info": _info,
+               "export": _export}
     try:
         return command[args.command](args)
     except CommandError as exc:

@@ -57,7 +57,6 @@ import errno
 import json
 import math
 import os
-import secrets
 import stat
 import struct
 import zipfile
@@ -69,6 +68,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mlp import _core
+from mlp._atomic import write_atomically
 from mlp._validation import as_kernel_array, check_sizes
 from mlp._version import __version__
 from mlp.activations import check_hidden, check_output
@@ -274,69 +274,7 @@ def _state_to_save(
 
 def _write_atomically(target: str, arrays: dict[str, Any]) -> None:
     """Write the .npz of ``arrays`` (name: array, in the zip's order) to ``target``."""
-    folder, name = os.path.split(os.path.abspath(target))
-    if os.path.isdir(target):
-        raise IsADirectoryError(
-            errno.EISDIR, "cannot save the model: the path is a folder", target)
-    if not name or target.endswith((os.sep, os.altsep or os.sep)):
-        raise ValueError(f"cannot save the model to {target!r}: the path names no file")
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(
-            errno.ENOENT, f"cannot save the model: the folder {folder!r} does not exist",
-            target)
-    fd, temp = _create_temporary(folder, name, target)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    _sync_folder(folder)
-
-
-def _create_temporary(folder: str, name: str, target: str) -> tuple[int, str]:
-    """Create a new, empty file beside ``target``; return its descriptor and path.
-
-    ``os.open`` with ``O_EXCL`` and mode 0o666 (rather than ``tempfile.mkstemp``, which
-    creates the file 0o600) so that the saved file gets the permissions the umask gives
-    any new file."""
-    flags = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-             | getattr(os, "O_CLOEXEC", 0))
-    for _ in range(100):
-        temp = os.path.join(folder, f".{name[:64]}.{secrets.token_hex(6)}.tmp")
-        try:
-            return os.open(temp, flags, 0o666), temp
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            if exc.errno is None:
-                raise
-            raise type(exc)(
-                exc.errno, f"cannot save the model: cannot create a file in {folder!r} "
-                f"({exc.strerror})", target) from None
-    raise FileExistsError(
-        errno.EEXIST, f"cannot save the model: no free temporary name in {folder!r}",
-        target)
-
-
-def _sync_folder(folder: str) -> None:
-    """Make the rename durable (POSIX: fsync the folder); best effort."""
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    write_atomically(target, lambda f: np.savez(f, **arrays), "save the model")
 
 
 def _json_object(value: Any, name: str) -> dict[str, Any]:
