@@ -38,6 +38,11 @@ if sys.platform != "win32":
     # mlp never reads errno: without this, sqrt (Adam's step) keeps a libm call for the
     # errno of a negative argument and its loop cannot vectorize
     compile_args.append("-fno-math-errno")
+    # mlp never reads the floating-point exception flags: without this, GCC will not turn
+    # the sigmoid's selects (and Adam's flush of tiny moments) into vector blends for
+    # baseline x86-64 (SSE2) and aarch64 (NEON), and those loops stay scalar. Values are
+    # unchanged: only which operations may raise a flag is.
+    compile_args.append("-fno-trapping-math")
     if NATIVE:
         compile_args.append("-march=native")
     if SANITIZE:

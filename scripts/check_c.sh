@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 strict="-std=c99 -pedantic -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -Isrc/mlp"
-build="-O3 -fno-math-errno -Wall -Wextra -Werror -Isrc/mlp"
+build="-O3 -fno-math-errno -fno-trapping-math -Wall -Wextra -Werror -Isrc/mlp"
 
 run_levels() {   # $1: the binary
     for level in $("$1" --levels); do

@@ -9,34 +9,16 @@
 #   bash scripts/clang-suite.sh            # from the repository root; arguments go to pytest
 set -euo pipefail
 cd "$(dirname "$0")/.."
-need=()
-command -v clang >/dev/null || need+=(clang)
-dpkg -s libomp-dev >/dev/null 2>&1 || need+=(libomp-dev)
-if [ ${#need[@]} -gt 0 ]; then
-    echo "installing: ${need[*]}" >&2
-    apt-get update -qq &&
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+# shellcheck source=scripts/_lib.sh
+. scripts/_lib.sh
+need_packages clang libomp-dev
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-python3 -m venv "$scratch/venv"
-# shellcheck disable=SC1091
-. "$scratch/venv/bin/activate"
-unset PYTHONPATH   # the tests must import the Clang build, not a source tree's
-python -m pip install --quiet --upgrade pip
-# Build from a copy of the working tree without its build outputs (an earlier GCC build's
-# objects would otherwise be reused).
-mkdir "$scratch/src"
-tar --exclude=./.git --exclude=./build --exclude='./*.egg-info' --exclude='*.so' \
-    --exclude=./src/mlp/_core.c --exclude=./.venv --exclude=./venv -cf - . |
-    tar -xf - -C "$scratch/src"
+fresh_venv "$scratch/venv"
+copy_tree "$scratch/src"
 export CC=clang CXX=clang++
 pip install --quiet "$scratch/src[test]"
-core=$(cd "$scratch" && python -c "import mlp._core as c; print(c.__file__)")
-case "$core" in
-    "$scratch"/venv/*) ;;
-    *) echo "the tests would import $core, not the Clang build"; exit 2 ;;
-esac
+core=$(installed_core "$scratch/venv")
 if ! readelf -p .comment "$core" | grep -q "clang version"; then
     echo "$core was not compiled by Clang:"; readelf -p .comment "$core"; exit 2
 fi

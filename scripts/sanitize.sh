@@ -9,19 +9,12 @@
 #   bash scripts/sanitize.sh            # from the repository root; arguments go to pytest
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/_lib.sh
+. scripts/_lib.sh
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-python3 -m venv "$scratch/venv"
-# shellcheck disable=SC1091
-. "$scratch/venv/bin/activate"
-unset PYTHONPATH   # the tests must import the sanitized build, not a source tree's
-python -m pip install --quiet --upgrade pip
-# Build from a copy of the working tree without its build outputs: pip builds in the tree,
-# where an earlier build's up-to-date objects would be reused without the sanitizers.
-mkdir "$scratch/src"
-tar --exclude=./.git --exclude=./build --exclude='./*.egg-info' --exclude='*.so' \
-    --exclude=./src/mlp/_core.c --exclude=./.venv --exclude=./venv -cf - . |
-    tar -xf - -C "$scratch/src"
+fresh_venv "$scratch/venv"
+copy_tree "$scratch/src"
 MLP_DEBUG=1 MLP_SANITIZE=address,undefined pip install --quiet "$scratch/src[test]"
 libasan=$(${CC:-gcc} -print-file-name=libasan.so)
 libubsan=$(${CC:-gcc} -print-file-name=libubsan.so)
@@ -40,11 +33,7 @@ export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:strict_string_checks=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export MLP_SANITIZED=1
 # fails loudly if the sanitized build does not load, or is not the one the tests import
-core=$(cd "$scratch" && python -c "import mlp._core as c; print(c.__file__)")
-case "$core" in
-    "$scratch"/venv/*) ;;
-    *) echo "the tests would import $core, not the sanitized build"; exit 2 ;;
-esac
+core=$(installed_core "$scratch/venv")
 symbols=$(nm -D "$core")
 for symbol in __asan_init __ubsan_handle_type_mismatch; do
     if ! grep -q "$symbol" <<< "$symbols"; then
