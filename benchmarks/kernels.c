@@ -89,10 +89,17 @@ int main(int argc, char **argv)
                                                               1.0, a + n_in, z));
     const double t_loop = BEST(reps, mlpk_generic_update_combine(W, n_in, n_out, D, a, 1e-12,
                                                                  1.0, a + n_in, z));
+    double *a2 = filled(2 * n_in), *D2 = filled(n_out), *z2 = filled(n_out);
+    const double t_pair = BEST(reps, mlpk_avx2_pair_update_combine(W, n_in, n_out, D, a, D2,
+                                                                   a2, 1e-12, a + n_in,
+                                                                   a2 + n_in, z, z2));
+    free(a2); free(D2); free(z2);
     const double t_combine = BEST(reps, mlpk_avx2_combine(x, m, n_in, W, n_out, z));
     const double t_update = BEST(reps, mlpk_avx2_update(W, n_in, n_out, x, m, D, 1e-12, 1.0));
     printf("single-sample pass %td x %td: avx2 kernel %.2f us, plain loops %.2f us (%.2fx)\n",
            n_in, n_out, 1e6 * t_pass, 1e6 * t_loop, t_loop / t_pass);
+    printf("two-sample pass %td x %td: %.2f us, %.2f us per sample (%.2fx the one-sample "
+           "pass)\n", n_in, n_out, 1e6 * t_pair, 0.5e6 * t_pair, 2.0 * t_pass / t_pair);
     printf("forward product, %td rows: %.2f us, %.1f GFLOP/s\n", m, 1e6 * t_combine,
            flops / t_combine / 1e9);
     printf("weight update, %td rows: %.2f us, %.1f GFLOP/s\n", m, 1e6 * t_update,

@@ -170,6 +170,44 @@ def test_single_sample_epochs_match_reference_at_every_width(n1, l2):
         np.testing.assert_allclose(net.biases[l], B[l], rtol=1e-12, atol=1e-13)
 
 
+def one_row_at_a_time(net, X, Y, **options):
+    """net trained on the rows of X in order, one partial_fit call per row: every step
+    then runs alone, its first-layer sums through W_1 as it is (no fused or two-row pass)."""
+    for i in range(len(X)):
+        net.partial_fit(X[i:i + 1], Y[i:i + 1], batch_size=1, shuffle=False, **options)
+
+
+@pytest.mark.kernels
+@pytest.mark.parametrize("n1", [1, 5, 13, 16, 30, 100])
+@pytest.mark.parametrize("rows", [1, 2, 3, 4, 7])
+def test_single_sample_epochs_match_one_step_at_a_time(rows, n1):
+    # The avx2 level's epoch goes two rows per pass over W_1 (_epoch1_pairs, _kernels.h's
+    # pair chooser), the second row's sums corrected algebraically: an even or odd number
+    # of rows, and a pair at the end or a row alone, must all agree with separate steps.
+    net, X, Y = make_problem([23, n1, 4], rows, seed=rows * n1)
+    X[:, :5] = 0.0
+    alone = net.copy()
+    net.fit(X, Y, epochs=1, batch_size=1, eta=1.1, shuffle=False)
+    one_row_at_a_time(alone, X, Y, eta=1.1)
+    np.testing.assert_allclose(net.params, alone.params, rtol=1e-12, atol=1e-13)
+    assert not np.array_equal(net.params, make_problem([23, n1, 4], rows, rows * n1)[0].params)
+
+
+@pytest.mark.kernels
+@pytest.mark.parametrize("huge", [[1], [2], [1, 4], [0, 3]])
+def test_single_sample_epochs_with_overflowing_sums_match_one_step_at_a_time(huge):
+    # Rows of 1e307 overflow their first-layer sums: the first row of a pair has them redone
+    # overflow-free (_finite_sums); the second, whose sums come from the correction, has
+    # the first row's update applied before they are redone (_epoch1_pairs' rare path).
+    net, X, Y = make_problem([30, 20, 3], 6, seed=len(huge))
+    X[huge] = 1e307
+    alone = net.copy()
+    net.fit(X, Y, epochs=1, batch_size=1, eta=0.7, shuffle=False)
+    one_row_at_a_time(alone, X, Y, eta=0.7)
+    assert np.isfinite(net.params).all()
+    np.testing.assert_allclose(net.params, alone.params, rtol=1e-12, atol=1e-13)
+
+
 SMALL_BATCH_OPTIONS = [{}, {"l2": 3.0}, {"momentum": 0.8, "l2": 1.0},
                        {"momentum": 0.6, "nesterov": True}]
 

@@ -282,6 +282,128 @@ mlpk_avx2_update_combine(double *MLPK_RESTRICT W, ptrdiff_t n_in, ptrdiff_t n_ou
 
 #undef MLPK_PASS_CASE
 
+/* The two-sample pass's blocks of rows of W (see mlpk_avx2_pair_update_combine): small
+ * enough to stay in L1 (32 KiB on Zen 3, 48 KiB on recent Intel cores) while the pass goes
+ * over them once per 16 columns. */
+#define MLPK_AVX2_PAIR_BLOCK_BYTES (16 * 1024)
+
+/* --- 3. the single-sample step's pass, two samples at a time ------------------------------
+ *
+ * Rows i0 .. i1 and columns j0 .. j0 + 4 V - 4 + last of W (rows of ld doubles): every row
+ * updated by two samples in turn, w := (w - (eta a1[i]) e1) - (eta a2[i]) e2, exactly as
+ * two one-sample passes would, and the updated rows added into z1[j0 ..] += n1[i] w and
+ * z2[j0 ..] += n2[i] w (TWO: whether n2 and z2 are there), the sums held in 2 V registers
+ * meanwhile. V <= 4: the 2 V sums, four broadcasts and a temporary fit in the 16 registers.
+ * W is read and written once for two samples, where the one-sample pass streams it once per
+ * sample: that pass is bound by W's traffic through L2, this one by its FMAs. */
+MLPK_TARGET_AVX2 MLPK_ALWAYS_INLINE void
+mlpk_avx2_pair_pass(double *MLPK_RESTRICT W, ptrdiff_t i0, ptrdiff_t i1, ptrdiff_t ld,
+                    ptrdiff_t j0, const int V, ptrdiff_t last, const int TWO,
+                    const double *MLPK_RESTRICT e1, const double *MLPK_RESTRICT a1,
+                    const double *MLPK_RESTRICT e2, const double *MLPK_RESTRICT a2, double eta,
+                    const double *MLPK_RESTRICT n1, const double *MLPK_RESTRICT n2,
+                    double *MLPK_RESTRICT z1, double *MLPK_RESTRICT z2)
+{
+    __m256d s1[4], s2[4];
+    const __m256i mask = mlpk_avx2_mask(last);
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v) {
+        const int whole = v < V - 1 || last == 4;
+        s1[v] = whole ? _mm256_loadu_pd(z1 + j0 + 4 * v)
+                      : _mm256_maskload_pd(z1 + j0 + 4 * v, mask);
+        if (TWO)
+            s2[v] = whole ? _mm256_loadu_pd(z2 + j0 + 4 * v)
+                          : _mm256_maskload_pd(z2 + j0 + 4 * v, mask);
+    }
+    for (ptrdiff_t i = i0; i < i1; ++i) {
+        double *MLPK_RESTRICT w = W + i * ld + j0;
+        if (a1[i] == 0.0 && a2[i] == 0.0 && n1[i] == 0.0 && (!TWO || n2[i] == 0.0))
+            continue;
+        const __m256d c1 = _mm256_set1_pd(eta * a1[i]);
+        const __m256d c2 = _mm256_set1_pd(eta * a2[i]);
+        const __m256d d1 = _mm256_set1_pd(n1[i]);
+        const __m256d d2 = _mm256_set1_pd(TWO ? n2[i] : 0.0);
+#pragma GCC unroll 4
+        for (int v = 0; v < V; ++v) {
+            const int whole = v < V - 1 || last == 4;
+            __m256d x = whole ? _mm256_loadu_pd(w + 4 * v)
+                              : _mm256_maskload_pd(w + 4 * v, mask);
+            const __m256d f1 = whole ? _mm256_loadu_pd(e1 + j0 + 4 * v)
+                                     : _mm256_maskload_pd(e1 + j0 + 4 * v, mask);
+            x = _mm256_fnmadd_pd(c1, f1, x);
+            const __m256d f2 = whole ? _mm256_loadu_pd(e2 + j0 + 4 * v)
+                                     : _mm256_maskload_pd(e2 + j0 + 4 * v, mask);
+            x = _mm256_fnmadd_pd(c2, f2, x);
+            if (whole)
+                _mm256_storeu_pd(w + 4 * v, x);
+            else
+                mlpk_avx2_store_first(w + 4 * v, x, last);
+            s1[v] = _mm256_fmadd_pd(d1, x, s1[v]);
+            if (TWO)
+                s2[v] = _mm256_fmadd_pd(d2, x, s2[v]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v) {
+        if (v < V - 1 || last == 4) {
+            _mm256_storeu_pd(z1 + j0 + 4 * v, s1[v]);
+            if (TWO)
+                _mm256_storeu_pd(z2 + j0 + 4 * v, s2[v]);
+        } else {
+            mlpk_avx2_store_first(z1 + j0 + 4 * v, s1[v], last);
+            if (TWO)
+                mlpk_avx2_store_first(z2 + j0 + 4 * v, s2[v], last);
+        }
+    }
+}
+
+#define MLPK_PAIR_CASE(v) \
+    case v: \
+        if (n2 != NULL) \
+            mlpk_avx2_pair_pass(W, i0, i1, n_out, j0, v, last, 1, e1, a1, e2, a2, eta, n1, n2, \
+                                z1, z2); \
+        else \
+            mlpk_avx2_pair_pass(W, i0, i1, n_out, j0, v, last, 0, e1, a1, e2, a2, eta, n1, n1, \
+                                z1, NULL); \
+        break;
+
+/* For each row i of W (n_in, n_out): W[i, :] := (W[i, :] - (eta a1[i]) e1) - (eta a2[i]) e2,
+ * then z1 := sum_i n1[i] W[i, :] and, unless n2 is NULL, z2 := sum_i n2[i] W[i, :] with the
+ * updated rows (both overwritten). In passes of 16 columns over blocks of rows of about
+ * MLPK_AVX2_PAIR_BLOCK_BYTES, each block's passes one after the other while it is in L1, so
+ * that W goes through L2 once however many passes its width takes. The sums of each row are
+ * added in row order, as in one pass. */
+MLPK_TARGET_AVX2 static void
+mlpk_avx2_pair_update_combine(double *MLPK_RESTRICT W, ptrdiff_t n_in, ptrdiff_t n_out,
+                              const double *MLPK_RESTRICT e1, const double *MLPK_RESTRICT a1,
+                              const double *MLPK_RESTRICT e2, const double *MLPK_RESTRICT a2,
+                              double eta, const double *MLPK_RESTRICT n1,
+                              const double *MLPK_RESTRICT n2, double *MLPK_RESTRICT z1,
+                              double *MLPK_RESTRICT z2)
+{
+    const ptrdiff_t rows = MLPK_AVX2_PAIR_BLOCK_BYTES / (8 * n_out);
+    const ptrdiff_t block = rows < 4 ? 4 : rows;
+    for (ptrdiff_t j = 0; j < n_out; ++j) {
+        z1[j] = 0.0;
+        if (n2 != NULL)
+            z2[j] = 0.0;
+    }
+    for (ptrdiff_t i0 = 0; i0 < n_in; i0 += block) {
+        const ptrdiff_t i1 = n_in - i0 < block ? n_in : i0 + block;
+        for (ptrdiff_t j0 = 0; j0 < n_out; j0 += 16) {
+            const ptrdiff_t width = n_out - j0 < 16 ? n_out - j0 : 16;
+            const int V = (int)((width + 3) / 4);
+            const ptrdiff_t last = width - 4 * (V - 1);
+            switch (V) {
+                MLPK_PAIR_CASE(1) MLPK_PAIR_CASE(2) MLPK_PAIR_CASE(3) MLPK_PAIR_CASE(4)
+                default: break;
+            }
+        }
+    }
+}
+
+#undef MLPK_PAIR_CASE
+
 #else
 #define MLPK_HAVE_AVX2_KERNELS 0
 #endif

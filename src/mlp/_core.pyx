@@ -29,6 +29,7 @@ cdef extern from "_simd.h" nogil:
     void mlpk_bias_sigmoid(const double* b, double* z, Py_ssize_t m, Py_ssize_t n) noexcept
     int mlpk_all_finite(const double* x, Py_ssize_t n) noexcept
     double mlpk_sum_squares(const double* x, Py_ssize_t n) noexcept
+    double mlpk_dot(const double* a, const double* b, Py_ssize_t n) noexcept
     void mlpk_momentum_step(double* p, double* v, const double* g, Py_ssize_t n, double mu,
                             double eta, double weight_decay, int nesterov) noexcept
     void mlpk_adam_step(double* p, double* m, double* v, const double* g, Py_ssize_t n,
@@ -88,6 +89,14 @@ cdef extern from "_kernels.h" nogil:
                                  Py_ssize_t n_in, Py_ssize_t n_out, const double* delta,
                                  const double* a, double eta, double keep,
                                  const double* a_next, double* z_next) noexcept
+
+    ctypedef enum mlpk_pair_kernel:
+        MLPK_PAIR_NONE
+    mlpk_pair_kernel mlpk_choose_pair() noexcept
+    void mlpk_run_pair(mlpk_pair_kernel kernel, double* W, Py_ssize_t n_in, Py_ssize_t n_out,
+                       const double* e1, const double* a1, const double* e2, const double* a2,
+                       double eta, const double* n1, const double* n2, double* z1,
+                       double* z2) noexcept
 
 cdef extern from "_lock.h" nogil:
     ctypedef struct mlpk_rwlock:
@@ -491,52 +500,68 @@ cdef void _step1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
                1.0 - o.eta * o.weight_decay, 1)
 
 
-cdef void _epoch1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
-                  const int* units, const double* x, const double* y,
-                  const Py_ssize_t* order, Py_ssize_t n, const mlp_train_options* o,
-                  mlp_epoch_stats* stats, double* work, Py_ssize_t* bad_row) noexcept nogil:
-    """An epoch of batches of one row without momentum, each step exactly _step1's, but
-    with the first layer's update fused with the next row's first-layer sum (one pass over
-    W_1 per row). That sum goes straight into a_1's place in acts, which the step no
-    longer needs. With bad_row, a row holding NaN or infinity stops the epoch before its
-    step (see _train_epoch)."""
-    cdef Py_ssize_t L = n_layers, k, j
-    cdef Py_ssize_t n0 = sizes[0], n1 = sizes[1], nL = sizes[L]
+cdef double* _row1(double* params, const Py_ssize_t* sizes, Py_ssize_t L, const int* units,
+                   const double* xk, const double* yk, const mlp_train_options* o,
+                   mlp_epoch_stats* stats, double* work) noexcept nogil:
+    """One row's SGD step, its first-layer sums already in acts (work): the layers above
+    the first forward, the output delta, the updates of the layers above the first and of
+    b_1. Returns delta_1, for the caller's update of W_1."""
+    cdef Py_ssize_t j, n1 = sizes[1], nL = sizes[L]
     cdef Py_ssize_t wmax = _max_width(sizes, 1, L)
     cdef double* acts = work
     cdef double* delta = work + _acts_size(sizes, L, 1)
     cdef double* a_L = delta - nL
+    cdef double* d1 = delta
+    cdef double* b1 = params + sizes[0] * n1
+    mlpk_bias_activate(b1, acts, 1, n1, _unit(units, 1))
+    _forward(params, sizes, L, units, xk, 1, acts, 2)
+    stats.correct += _correct(a_L, yk, 1, nL)
+    stats.cost += _output_delta(a_L, yk, nL, delta, o.cost, _unit(units, L))
+    if L > 1:
+        d1 = _backward1(params, sizes, L, units, xk, acts, delta, delta + wmax, o.eta,
+                        1.0 - o.eta * o.weight_decay, 2)
+    for j in range(n1):
+        b1[j] -= o.eta * d1[j]
+    return d1
+
+
+cdef void _epoch1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                  const int* units, const double* x, const double* y,
+                  const Py_ssize_t* order, Py_ssize_t n, const mlp_train_options* o,
+                  mlp_epoch_stats* stats, double* work, double* spare,
+                  Py_ssize_t* bad_row) noexcept nogil:
+    """An epoch of batches of one row without momentum, each step exactly _step1's, but
+    with the first layer's update fused with the next row's first-layer sum (one pass over
+    W_1 per row). That sum goes straight into a_1's place in acts, which the step no
+    longer needs. With bad_row, a row holding NaN or infinity stops the epoch before its
+    step (see _train_epoch). spare: 2 sizes[1] doubles, for _epoch1_pairs."""
+    cdef Py_ssize_t L = n_layers, k
+    cdef Py_ssize_t n0 = sizes[0], n1 = sizes[1], nL = sizes[L]
+    cdef double* acts = work
     cdef double* d1
     cdef double* W1 = params
-    cdef double* b1 = params + n0 * n1
     cdef double eta = o.eta, keep = 1.0 - o.eta * o.weight_decay
     cdef const double* xk
-    cdef const double* yk
-    # the fused pass's kernel, the same for every row (mlpk_choose_update_combine)
-    cdef mlpk_update_combine_kernel fused = mlpk_choose_update_combine(n1)
+    cdef mlpk_update_combine_kernel fused
+    cdef mlpk_pair_kernel pair = mlpk_choose_pair()
     if n == 0:
         return
+    if pair != MLPK_PAIR_NONE and keep == 1.0:
+        _epoch1_pairs(params, sizes, L, units, x, y, order, n, o, stats, work, spare, pair,
+                      bad_row)
+        return
+    # the fused pass's kernel, the same for every row (mlpk_choose_update_combine)
+    fused = mlpk_choose_update_combine(n1)
     # the first row's first-layer sum by the row loop at every level; the fused pass
     # computes each next row's
     mlpk_generic_combine_row(x + order[0] * n0, n0, W1, n1, acts)
     for k in range(n):
         xk = x + order[k] * n0
-        yk = y + order[k] * nL
         if bad_row != NULL and not mlpk_all_finite(xk, n0):
             bad_row[0] = order[k]
             return
         _finite_sums(xk, 1, n0, W1, n1, acts)
-        mlpk_bias_activate(b1, acts, 1, n1, _unit(units, 1))
-        _forward(params, sizes, L, units, xk, 1, acts, 2)
-        stats.correct += _correct(a_L, yk, 1, nL)
-        stats.cost += _output_delta(a_L, yk, nL, delta, o.cost, _unit(units, L))
-        if L > 1:
-            d1 = _backward1(params, sizes, L, units, xk, acts, delta, delta + wmax, eta,
-                            keep, 2)
-        else:
-            d1 = delta
-        for j in range(n1):
-            b1[j] -= eta * d1[j]
+        d1 = _row1(params, sizes, L, units, xk, y + order[k] * nL, o, stats, work)
         if k + 4 < n:
             # rows four steps on (about 8 us): far enough for DRAM and a TLB walk
             mlpk_prefetch_rows(x, order + k + 4, 1, n0)
@@ -546,6 +571,78 @@ cdef void _epoch1(double* params, const Py_ssize_t* sizes, Py_ssize_t n_layers,
                                     x + order[k + 1] * n0, acts)
         else:
             mlpk_rows_backprop(W1, n0, n1, d1, xk, eta, keep, NULL)
+
+
+cdef void _epoch1_pairs(double* params, const Py_ssize_t* sizes, Py_ssize_t L,
+                        const int* units, const double* x, const double* y,
+                        const Py_ssize_t* order, Py_ssize_t n, const mlp_train_options* o,
+                        mlp_epoch_stats* stats, double* work, double* spare,
+                        mlpk_pair_kernel pair, Py_ssize_t* bad_row) noexcept nogil:
+    """_epoch1 (without decay) two rows at a time: one pass over W_1 (mlpk_run_pair) applies
+    the updates of rows k and k + 1 and computes the first-layer sums of rows k + 2 and
+    k + 3, so W_1 is streamed once per two rows. Row k + 2's sums are then exactly the
+    one-row pass's; row k + 3's went through W_1 before row k + 2's update,
+    W - eta x_{k+2} d^T, and are corrected by the same algebra:
+        x_{k+3} (W - eta x_{k+2} d^T) = x_{k+3} W - eta (x_{k+3} . x_{k+2}) d,
+    equal up to rounding. A row whose corrected sums are not finite (an overflow) has row
+    k + 2's update applied and its sums redone overflow-free through the updated W_1, as
+    _finite_sums does, and the next two rows' sums are then computed by the row loop."""
+    cdef Py_ssize_t k = 0, j, n0 = sizes[0], n1 = sizes[1], nL = sizes[L]
+    cdef double* acts = work
+    cdef double* first = spare          # delta_1 of a pair's first row, kept for the pass
+    cdef double* later = spare + n1     # the second row's sums through W_1 before the first's
+    cdef double* d2
+    cdef double* W1 = params
+    cdef double eta = o.eta, c
+    cdef const double* xa
+    cdef const double* xb
+    cdef bint applied
+    mlpk_generic_combine_row(x + order[0] * n0, n0, W1, n1, acts)
+    if n > 1:
+        mlpk_generic_combine_row(x + order[1] * n0, n0, W1, n1, later)
+    while k < n:
+        # row k: its sums in acts, through W_1 with every earlier row's update
+        xa = x + order[k] * n0
+        if bad_row != NULL and not mlpk_all_finite(xa, n0):
+            bad_row[0] = order[k]
+            return
+        _finite_sums(xa, 1, n0, W1, n1, acts)
+        memcpy(first, _row1(params, sizes, L, units, xa, y + order[k] * nL, o, stats, work),
+               n1 * sizeof(double))
+        if k + 1 == n:
+            mlpk_rows_backprop(W1, n0, n1, first, xa, eta, 1.0, NULL)
+            return
+        # row k + 1: its sums through W_1 after row k's update, by the correction
+        xb = x + order[k + 1] * n0
+        if bad_row != NULL and not mlpk_all_finite(xb, n0):
+            mlpk_rows_backprop(W1, n0, n1, first, xa, eta, 1.0, NULL)
+            bad_row[0] = order[k + 1]
+            return
+        c = eta * mlpk_dot(xb, xa, n0)
+        for j in range(n1):
+            acts[j] = later[j] - c * first[j]
+        applied = not mlpk_all_finite(acts, n1)
+        if applied:
+            mlpk_rows_backprop(W1, n0, n1, first, xa, eta, 1.0, NULL)
+            mlpk_safe_combine_row(xb, n0, W1, n1, acts)
+        d2 = _row1(params, sizes, L, units, xb, y + order[k + 1] * nL, o, stats, work)
+        if k + 5 < n:
+            mlpk_prefetch_rows(x, order + k + 4, 2, n0)
+            mlpk_prefetch_rows(y, order + k + 4, 2, nL)
+        if k + 2 >= n:
+            if not applied:
+                mlpk_rows_backprop(W1, n0, n1, first, xa, eta, 1.0, NULL)
+            mlpk_rows_backprop(W1, n0, n1, d2, xb, eta, 1.0, NULL)
+            return
+        if applied:
+            mlpk_rows_backprop(W1, n0, n1, d2, xb, eta, 1.0, NULL)
+            mlpk_generic_combine_row(x + order[k + 2] * n0, n0, W1, n1, acts)
+            if k + 3 < n:
+                mlpk_generic_combine_row(x + order[k + 3] * n0, n0, W1, n1, later)
+        else:
+            mlpk_run_pair(pair, W1, n0, n1, first, xa, d2, xb, eta, x + order[k + 2] * n0,
+                          x + order[k + 3] * n0 if k + 3 < n else NULL, acts, later)
+        k += 2
 
 
 cdef void _momentum_step(double* params, double* velocity, const double* grad,
@@ -663,7 +760,8 @@ cdef void _train_epoch(double* params, mlp_optimizer_state* state,
     stats.correct = 0
     stats.penalty = 0.0
     if batch == 1 and _plain(o) and weights == NULL and o.batch_decay == 0.0:
-        _epoch1(params, sizes, n_layers, units, x, y, order, n, o, stats, step_work,
+        # grad, unused by this step, is _epoch1's spare (n_params >= 2 sizes[1] doubles)
+        _epoch1(params, sizes, n_layers, units, x, y, order, n, o, stats, step_work, grad,
                 bad_row)
         return
     start = 0

@@ -228,6 +228,24 @@ MLPK_VALUE_LOOP(double, mlpk_sum_squares, (const double *MLPK_RESTRICT x, ptrdif
     return total;
 }
 
+/* sum a[k] b[k] over n entries, in eight running sums (as mlpk_sum_squares). */
+MLPK_VALUE_LOOP(double, mlpk_dot,
+                (const double *MLPK_RESTRICT a, const double *MLPK_RESTRICT b, ptrdiff_t n),
+                (a, b, n))
+{
+    double part[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+    ptrdiff_t k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int j = 0; j < 8; ++j)
+            part[j] += a[k + j] * b[k + j];
+    double total = 0.0;
+    for (; k < n; ++k)
+        total += a[k] * b[k];
+    for (int j = 0; j < 8; ++j)
+        total += part[j];
+    return total;
+}
+
 /* The momentum step over n parameters p with velocity v and gradient g:
  * g' = g + weight_decay p, v := mu v - eta g', then p += v, or with Nesterov
  * p += mu v - eta g'. Branch-free inside, so that it vectorizes. */

@@ -313,6 +313,54 @@ static void test_single_sample_step(void)
     print_tally("update_combine", counts, -1);
 }
 
+/* the two-sample pass by mlpk_run_pair(kernel): s's and then t's update of s.W0 (no decay),
+ * then s.a_next and (with two) t.a_next through the updated W, into s.z and t.z */
+static void pair_case(sample s, sample t, mlpk_pair_kernel kernel, int two, const char *inputs)
+{
+    snprintf(case_name, sizeof case_name, "pair (kernel %d), n_in = %td, n_out = %td, %s, "
+             "%s", (int)kernel, s.n_in, s.n_out, inputs, two ? "two sums" : "one sum");
+    memcpy(s.W.p, s.W0.p, (size_t)(s.n_in * s.n_out) * sizeof(double));
+    fill(s.z, NAN);
+    fill(t.z, NAN);
+    mlpk_run_pair(kernel, s.W.p, s.n_in, s.n_out, s.delta.p, s.a.p, t.delta.p, t.a.p, s.eta,
+                  s.a_next.p, two ? t.a_next.p : NULL, s.z.p, two ? t.z.p : NULL);
+    for (ptrdiff_t i = 0; i < s.n_in; ++i)
+        for (ptrdiff_t j = 0; j < s.n_out; ++j) {
+            const ptrdiff_t k = i * s.n_out + j;
+            const double u = s.eta * s.a.p[i] * s.delta.p[j];
+            const double v = s.eta * t.a.p[i] * t.delta.p[j];
+            expect("W", k, s.W.p[k], (s.W0.p[k] - u) - v, fabs(s.W0.p[k]) + fabs(u) + fabs(v));
+        }
+    expect_product(s.z, s.a_next, 1, s.n_in, s.W, s.n_out);
+    if (two)
+        expect_product(t.z, t.a_next, 1, s.n_in, s.W, s.n_out);
+    else
+        for (ptrdiff_t j = 0; j < s.n_out; ++j)
+            expect("z2 (not to be written)", j, t.z.p[j], NAN, 0.0);
+}
+
+static void test_pair(void)
+{
+    static const ptrdiff_t rows[] = {1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 30, 33, 100, 700};
+    static const char *const inputs[] = {"inputs with zeros", "8 zero rows first",
+                                         "no zero inputs"};
+    long counts[N_KERNEL_IDS] = {0};
+    const mlpk_pair_kernel kernel = mlpk_choose_pair();
+    for (ptrdiff_t r = 0; r < (ptrdiff_t)(sizeof rows / sizeof rows[0]); ++r)
+        for (ptrdiff_t n_out = 1; n_out <= 140; n_out += n_out < 40 ? 1 : 11)
+            for (int pattern = 0; pattern < 3; ++pattern) {
+                sample s = make_sample(rows[r], n_out, pattern, 1.0);
+                sample t = make_sample(rows[r], n_out, pattern, 1.0);
+                for (int two = 0; two <= 1; ++two) {
+                    pair_case(s, t, kernel, two, inputs[pattern]);
+                    tally(counts, (int)kernel);
+                }
+                release_sample(s);
+                release_sample(t);
+            }
+    print_tally("pair", counts, -1);
+}
+
 /* --- activations and their derivatives ----------------------------------------------- */
 
 static const char *const unit_names[] = {"sigmoid", "tanh", "relu", "identity", "softmax",
@@ -480,6 +528,17 @@ static void reductions_case(buffer g)
     for (ptrdiff_t k = 0; k < n; ++k)
         s += g.p[k] * g.p[k];
     expect("sum", 0, mlpk_sum_squares(g.p, n), s, s);
+    snprintf(case_name, sizeof case_name, "mlpk_dot, n = %td", n);
+    double d = 0.0, scale = 0.0;
+    for (ptrdiff_t k = 0; k < n; ++k) {
+        d += g.p[k] * (double)(k % 7 - 3);
+        scale += fabs(g.p[k] * (double)(k % 7 - 3));
+    }
+    buffer h = make(n, 0);
+    for (ptrdiff_t k = 0; k < n; ++k)
+        h.p[k] = (double)(k % 7 - 3);
+    expect("dot", 0, mlpk_dot(g.p, h.p, n), d, scale);
+    release(h, "h");
     snprintf(case_name, sizeof case_name, "mlpk_all_finite, n = %td", n);
     ++n_checks;
     if (mlpk_all_finite(g.p, n) != 1)
@@ -546,6 +605,7 @@ int main(int argc, char **argv)
     test_safe_combine();
     test_update();
     test_single_sample_step();
+    test_pair();
     test_activations();
     test_derivatives();
     test_steps();
