@@ -69,9 +69,13 @@ def run(ort, model, X, dtype):
 
 
 def assert_equal_to(Y, expected, dtype):
+    """Y equals expected to TOL[dtype], relative to the outputs' scale: in float32 an output
+    near 0 that is a sum of terms of ~30 is only as exact as those terms (seen: 3e-5 off
+    at -0.796 among outputs up to 31)."""
     assert Y.dtype == np.dtype(dtype)
     assert Y.shape == expected.shape
-    np.testing.assert_allclose(Y, expected, rtol=TOL[dtype], atol=TOL[dtype])
+    scale = max(1.0, float(np.abs(expected).max()))
+    np.testing.assert_allclose(Y, expected, rtol=TOL[dtype], atol=TOL[dtype] * scale)
 
 
 def op_types(model):
