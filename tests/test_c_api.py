@@ -2,7 +2,6 @@
 and examples/cpp_api (C++, pybind11) against the installed mlp, import them, and check they
 compute what the Python API does; import_mlp()'s refusals; the header against _core.pxd."""
 
-import ctypes
 import os
 import re
 import shutil
@@ -16,6 +15,7 @@ import numpy as np
 import pytest
 
 import mlp
+from _compilers import need_c_compiler
 from mlp import _core
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +31,7 @@ def with_path(*folders):
 
 def build(example, tmp):
     """examples/<example> built as a wheel against the installed mlp, unpacked: its folder."""
+    need_c_compiler()
     source = tmp / example
     shutil.copytree(ROOT / "examples" / example, source,
                     ignore=shutil.ignore_patterns("build", "*.so", "*.egg-info"))
@@ -328,7 +329,7 @@ STRICT = ["-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"]
     ("c++", ["-std=c++20", *STRICT, "-x", "c++"]),
 ])
 def test_header_compiles_cleanly(tmp_path, compiler, flags):
-    if shutil.which(compiler) is None:
+    if shutil.which(compiler) is None or shutil.which("nm") is None:
         pytest.skip(f"no {compiler}")
     source = tmp_path / "use.c"
     source.write_text('#include "mlp/mlp.h"\n'

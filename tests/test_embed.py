@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import mlp
+from _compilers import need_c_compiler
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "embed"
@@ -35,6 +36,7 @@ def embed_site(tmp_path_factory):
     """A folder holding the example package, built as a wheel against the installed mlp."""
     assert (INSTALLED / "_core.pxd").is_file() and (INSTALLED / "__init__.pxd").is_file(), (
         "the installed mlp does not ship its .pxd files")
+    need_c_compiler()
     tmp = tmp_path_factory.mktemp("embed")
     source = tmp / "embed"
     shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("build", "*.so", "*.c"))
