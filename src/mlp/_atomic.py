@@ -9,10 +9,10 @@ import contextlib
 import errno
 import os
 import secrets
-from typing import BinaryIO, Callable
+from typing import Any, BinaryIO, Callable
 
 
-def write_atomically(target: str, write: Callable[[BinaryIO], None], what: str) -> None:
+def write_atomically(target: str, write: Callable[[BinaryIO], Any], what: str) -> None:
     """Replace ``target`` by what ``write(file)`` writes to a binary file.
 
     ``what`` names the action in error messages ("cannot {what}: ..."), e.g. "save the
