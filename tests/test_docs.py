@@ -18,9 +18,13 @@ FENCE = re.compile(r"^(```|~~~)")
 
 
 def prose(path):
-    """The lines of a Markdown file outside fenced code blocks, with inline code removed."""
-    lines, fenced = [], False
+    """The lines of a Markdown file outside fenced code blocks and HTML comments (such as
+    a page's hidden doctest set-up), with inline code removed."""
+    lines, fenced, comment = [], False, False
     for line in path.read_text().splitlines():
+        if comment or (not fenced and line.lstrip().startswith("<!--")):
+            comment = "-->" not in line
+            continue
         if FENCE.match(line.lstrip()):
             fenced = not fenced
             continue
@@ -91,3 +95,146 @@ def test_readme_links_every_page_the_index_lists():
     assert listed, "docs/index.md lists no pages"
     assert not listed - listed_pages(README), (
         f"README.md does not link {sorted(listed - listed_pages(README))}")
+
+
+# --- the site (docs/conf.py): what sphinx-build -W checks too, here without Sphinx -------
+
+DIRECTIVE = re.compile(r"^```\{([\w-]+)\}[ \t]*(.*)\n((?:.*\n)*?)```", re.M)
+EXAMPLES = ROOT / "examples"
+
+
+def directives(path, name):
+    """``(argument, options, body)`` of each ```{name} block of a page."""
+    found = []
+    for m in DIRECTIVE.finditer(path.read_text()):
+        if m.group(1) == name:
+            lines = m.group(3).splitlines()
+            options = {}
+            while lines and re.match(r":[\w-]+:", lines[0]):
+                key, _, value = lines.pop(0)[1:].partition(":")
+                options[key] = value.strip().strip("'\"")
+            found.append((m.group(2).strip(), options, "\n".join(lines)))
+    return found
+
+
+def test_the_site_shows_every_page():
+    """Each page is in the table of contents of the index or of a page the index lists
+    (Sphinx warns about any other; the README is not part of the site)."""
+    entries = set()
+    for page in PAGES:
+        for _, _, body in directives(page, "toctree"):
+            entries |= {f"{line.strip()}.md" for line in body.splitlines() if line.strip()}
+    assert entries == {p.name for p in PAGES} - {"index.md"}
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name)
+def test_included_files_and_their_markers_exist(path):
+    for name in ("include", "literalinclude"):
+        for target, options, _ in directives(path, name):
+            source = (path.parent / target).resolve()
+            assert source.is_file(), f"{path.name}: {{{name}}} of a missing {target}"
+            text = source.read_text()
+            for key in ("start-at", "start-after", "end-at", "end-before"):
+                if key in options:
+                    assert options[key] in text, (
+                        f"{path.name}: {target} has no {options[key]!r}")
+
+
+@pytest.mark.parametrize("page, files", [
+    ("cython.md", ["embed/setup.py", "embed/mlp_embed/_demo.pyx"]),
+    ("c-api.md", ["c_api/setup.py", "c_api/mlp_c_demo.c", "cpp_api/mlp_cpp_demo.cpp"]),
+])
+def test_the_embedding_pages_include_the_tested_examples(page, files):
+    """The files that tests/test_embed.py and tests/test_c_api.py build are on these pages
+    whole, included from examples/, and no code block copies part of them."""
+    path = DOCS / page
+    whole = {(path.parent / target).resolve() for target, options, _ in
+             directives(path, "literalinclude") if not options.keys() & {"start-at",
+             "start-after", "end-at", "end-before", "lines", "pyobject"}}
+    assert whole >= {(EXAMPLES / name).resolve() for name in files}
+    sources = [p.read_text() for p in EXAMPLES.rglob("*") if p.is_file()]
+    for block in re.findall(r"^```[a-z]+\n(.*?)^```", path.read_text(), re.M | re.S):
+        if block.count("\n") > 1:
+            assert not any(block.strip() in text for text in sources), block
+
+
+PUBLIC_NOT_IN_THE_REFERENCE = {
+    "mlp.cli": "the command line, documented on command-line.md",
+    "mlp.network": "its public names are mlp's own (mlp.MLP, mlp.sigmoid)",
+}
+
+
+def test_the_reference_has_every_public_module():
+    import pkgutil
+
+    import mlp
+
+    public = {f"mlp.{m.name}" for m in pkgutil.iter_modules(mlp.__path__)
+              if not m.name.startswith("_")}
+    (_, _, body), = directives(DOCS / "reference.md", "eval-rst")
+    listed = set(re.findall(r"^\s+(mlp(?:\.\w+)*)\s*$", body, re.M))
+    assert listed == public - PUBLIC_NOT_IN_THE_REFERENCE.keys() | {"mlp"}
+
+
+def plots():
+    """``(page, filename prefix, code)`` of each plot the pages draw."""
+    found = []
+    for page in PAGES:
+        for _, _, body in directives(page, "eval-rst"):
+            for m in re.finditer(r"^\.\. plot::\n((?:   .*\n|\n)*)", body + "\n", re.M):
+                options = dict(re.findall(r"^   :([\w-]+):\s*(.*)$", m.group(1), re.M))
+                code = "\n".join(line[3:] for line in m.group(1).splitlines()
+                                 if line.startswith("   ") and not line.startswith("   :"))
+                found.append((page.name, options.get("filename-prefix"), code))
+    return found
+
+
+def test_each_plot_reads_reports_that_exist_and_has_its_own_file_name():
+    found = plots()
+    assert found, "the performance page draws no plot"
+    prefixes = [prefix for _, prefix, _ in found]
+    # without a prefix, every plot of a page would be written to the same file
+    assert None not in prefixes and len(set(prefixes)) == len(prefixes), prefixes
+    for page, _, code in found:
+        for report in re.findall(r'"([^"]+\.md)"', code):
+            assert (ROOT / "benchmarks" / "results" / report).is_file(), f"{page}: {report}"
+
+
+@pytest.mark.parametrize("page, prefix, code", plots(), ids=lambda v: str(v)[:40])
+def test_each_plot_draws(page, prefix, code, monkeypatch):
+    """The plot's code runs against the reports as they are (the site is built with
+    warnings as errors, so a report whose tables changed shape would fail the build)."""
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    monkeypatch.syspath_prepend(str(DOCS))
+    try:
+        exec(compile(code, f"{page} ({prefix})", "exec"), {})
+        figure = plt.gcf()
+        assert figure.axes and all(ax.has_data() for ax in figure.axes)
+    finally:
+        plt.close("all")
+
+
+def test_the_readme_says_how_to_build_the_site():
+    readme = README.read_text()
+    assert 'pip install ".[docs]" && sphinx-build docs docs/_build/html' in readme
+    assert re.search(r"^docs/_build/$", (ROOT / ".gitignore").read_text(), re.M)
+
+
+def test_the_code_the_math_page_names_exists():
+    """Each kernel, loop and helper that docs/math.md says computes a formula (an inline
+    code name such as `_backprop` or `mlpk_times_derivative`) is defined or called in
+    src/mlp, and each file it names exists."""
+    src = ROOT / "src" / "mlp"
+    code = "\n".join(p.read_text() for p in sorted(src.iterdir())
+                     if p.suffix in (".pyx", ".pxd", ".h", ".py"))
+    spans = set(re.findall(r"`([^`\n]+)`", (DOCS / "math.md").read_text()))
+    names = {s.rsplit(".", 1)[-1] for s in spans
+             if re.fullmatch(r"(?:MLP\.)?(?:_\w+|mlpk?_\w+)", s)}
+    assert {"_forward", "_backprop", "_output_delta", "_step", "mlpk_sig"} <= names
+    missing = [n for n in sorted(names) if not re.search(rf"\b{n}\s*[(,]", code)]
+    assert not missing, f"docs/math.md names code that src/mlp does not have: {missing}"
+    files = {s for s in spans if s.startswith("src/")}
+    assert files and all((ROOT / f).is_file() for f in files), files

@@ -11,8 +11,8 @@ option is one entry below plus the code that uses it (and its keyword in ``MLP.f
 signature, which a test compares with this list).
 
 >>> from mlp.options import OPTIONS, check_options
->>> OPTIONS["eta"].default
-3.0
+>>> OPTIONS["batch_size"].default
+10
 >>> check_options(("batch_size", "eta"), {"eta": 0.5}, "fit")
 {'batch_size': 10, 'eta': 0.5}
 """
