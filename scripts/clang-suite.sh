@@ -19,8 +19,9 @@ copy_tree "$scratch/src"
 export CC=clang CXX=clang++
 pip install --quiet "$scratch/src[test]"
 core=$(installed_core "$scratch/venv")
-if ! readelf -p .comment "$core" | grep -q "clang version"; then
-    echo "$core was not compiled by Clang:"; readelf -p .comment "$core"; exit 2
+comment=$(readelf -p .comment "$core")
+if ! grep -q "clang version" <<< "$comment"; then
+    echo "$core was not compiled by Clang:"; echo "$comment"; exit 2
 fi
 echo "testing $core ($(clang --version | head -1)), kernel level" \
     "$(cd "$scratch" && python -c 'import mlp; print(mlp.kernel_level())')"
