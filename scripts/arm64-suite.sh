@@ -15,6 +15,7 @@
 # machine, and how the run allows for it:
 #   - the tree has no C compiler: the tests that build extensions skip (tests/_compilers.py);
 #   - no lscpu: joblib's loky asks it for the core count unless LOKY_MAX_CPU_COUNT is set;
+#   - a dask worker process takes minutes to start: MLP_TEST_WORKER_TIMEOUT (tests/test_dask.py);
 #   - the interrupt-latency test (test_sigint_during_fit_stops_at_a_mini_batch) measures
 #     wall-clock time, which emulation stretches: deselected.
 # Needs (Debian): mmdebstrap proot qemu-user-static gcc-aarch64-linux-gnu, installed here
@@ -28,8 +29,8 @@ ROOT=${ARM64_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/mlp-arm64/rootfs}
 pysite=/opt/py/local/lib/python3.11/dist-packages
 
 run() {   # a command inside the arm64 tree, in /opt/mlp
-    LOKY_MAX_CPU_COUNT=2 PYTHONPATH=/opt/mlp:$pysite proot -q qemu-aarch64-static -r "$ROOT" \
-        -b /proc -b /dev -b /sys -b /etc/resolv.conf -b /etc/hosts \
+    LOKY_MAX_CPU_COUNT=2 MLP_TEST_WORKER_TIMEOUT=900 PYTHONPATH=/opt/mlp:$pysite \
+        proot -q qemu-aarch64-static -r "$ROOT" -b /proc -b /dev -b /sys -b /etc/resolv.conf -b /etc/hosts \
         -b /etc/ssl/certs:/etc/ssl/certs -w /opt/mlp "$@"
 }
 

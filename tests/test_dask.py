@@ -97,6 +97,11 @@ def mdask(da):
     return mlp.dask
 
 
+# Seconds a test waits for both workers to be up: starting a worker process takes well under
+# one here, but minutes under emulation (scripts/arm64-suite.sh sets this higher).
+WORKER_TIMEOUT = float(os.environ.get("MLP_TEST_WORKER_TIMEOUT", "60"))
+
+
 @pytest.fixture(scope="module")
 def client(mdask, tmp_path_factory):
     """Two single-threaded worker processes on loopback, for the whole module."""
@@ -111,7 +116,7 @@ def client(mdask, tmp_path_factory):
 @pytest.fixture
 def workers(client):
     """The client, with both workers up (a test may have killed one)."""
-    client.wait_for_workers(2, timeout=60)
+    client.wait_for_workers(2, timeout=WORKER_TIMEOUT)
     return client
 
 
@@ -264,7 +269,7 @@ def test_predict_survives_a_killed_worker(mdask, da, workers):
         assert str(exc) or type(exc).__name__
     else:                                           # ... a silent partial result is not
         assert np.array_equal(result, net.predict(X))
-    client.wait_for_workers(2, timeout=60)
+    client.wait_for_workers(2, timeout=WORKER_TIMEOUT)
 
 
 # --- partial_fit -------------------------------------------------------------------------
@@ -501,7 +506,7 @@ def test_fit_survives_a_killed_worker(mdask, da, workers, monkeypatch):
     expected.fit(X.compute(), y.compute(), epochs=3, batch_size=1000, eta=0.5,
                  shuffle=False)
     np.testing.assert_allclose(net.params, expected.params, rtol=0, atol=1e-12)
-    client.wait_for_workers(2, timeout=60)
+    client.wait_for_workers(2, timeout=WORKER_TIMEOUT)
 
 
 # --- checks ------------------------------------------------------------------------------
