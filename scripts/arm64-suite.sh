@@ -13,7 +13,8 @@
 # Emulation is 10 to 30 times slower than the CPU, and each new Python process takes a minute
 # or more to start: the whole suite takes about an hour. What differs from a real aarch64
 # machine, and how the run allows for it:
-#   - the tree has no C compiler: the tests that build extensions skip (tests/_compilers.py);
+#   - the tree has no C compiler and no Cython: the tests that build extensions skip
+#     (tests/_compilers.py);
 #   - no lscpu: joblib's loky asks it for the core count unless LOKY_MAX_CPU_COUNT is set;
 #   - a dask worker process takes minutes to start: MLP_TEST_WORKER_TIMEOUT (tests/test_dask.py);
 #   - the interrupt-latency test (test_sigint_during_fit_stops_at_a_mini_batch) measures
@@ -29,7 +30,7 @@ ROOT=${ARM64_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/mlp-arm64/rootfs}
 pysite=/opt/py/local/lib/python3.11/dist-packages
 
 run() {   # a command inside the arm64 tree, in /opt/mlp
-    LOKY_MAX_CPU_COUNT=2 MLP_TEST_WORKER_TIMEOUT=900 PYTHONPATH=/opt/mlp:$pysite \
+    LOKY_MAX_CPU_COUNT=2 MLP_TEST_WORKER_TIMEOUT=900 PYTHONPATH=/opt/mlp/src:$pysite \
         proot -q qemu-aarch64-static -r "$ROOT" -b /proc -b /dev -b /sys \
         -b /etc/resolv.conf -b /etc/hosts -b /etc/ssl/certs:/etc/ssl/certs -w /opt/mlp "$@"
 }
@@ -71,16 +72,19 @@ trap 'rm -rf "$build"' EXIT
 copy_tree "$build"
 (cd "$build" && CC=aarch64-linux-gnu-gcc LDSHARED="aarch64-linux-gnu-gcc -shared" \
     CFLAGS="-I$ROOT/usr/include -I$ROOT/usr/include/python3.11" \
-    python3 setup.py -q build_ext -b out -t tmp >/dev/null)
-rm -rf "${ROOT:?}/opt/mlp"/*
-cp -r "$build/src/mlp" "$build/tests" "$build/examples" "$build/docs" "$build/README.md" \
-    "$build/pyproject.toml" "$ROOT/opt/mlp/"
-find "$ROOT/opt/mlp/mlp" -name "*.c" -delete
+    python3 setup.py -q build_ext -b out -t tmp >/dev/null &&
+    python3 setup.py -q dist_info --output-dir src >/dev/null 2>&1)
+# The whole tree (the tests read its docs, benchmarks and examples), the package importable
+# from src/ with its metadata (dist_info), as an editable install would have it.
+rm -rf "${ROOT:?}/opt/mlp"/* "$build/out/mlp"/*.c
+find "$build/src/mlp" -name "*.c" -delete
 for so in "$build"/out/mlp/*.so; do
     base=$(basename "$so")
-    cp "$so" "$ROOT/opt/mlp/mlp/${base%%.*}.cpython-311-aarch64-linux-gnu.so"
+    cp "$so" "$build/src/mlp/${base%%.*}.cpython-311-aarch64-linux-gnu.so"
 done
-file "$ROOT"/opt/mlp/mlp/*.so | grep -q aarch64 ||
+rm -rf "$build/out" "$build/tmp"
+cp -r "$build/." "$ROOT/opt/mlp/"
+file "$ROOT"/opt/mlp/src/mlp/*.so | grep -q aarch64 ||
     { echo "the extension is not an aarch64 build"; exit 1; }
 
 run /usr/bin/python3 -c "import platform, mlp; print('mlp', mlp.__version__, 'on', \
