@@ -20,17 +20,15 @@ before a network is built; this module's errors are ``mlp.io.ModelFileError``.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
-import stat
 from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
 from mlp._validation import check_sizes
-from mlp.io import ModelFileError, _fspath, _no_duplicate_keys
+from mlp.io import ModelFileError, _fspath, _no_duplicate_keys, _open_regular
 from mlp.network import MLP
 
 __all__ = ["COSTS", "MAX_NETWORK2_BYTES", "Network2File", "load_network2"]
@@ -148,23 +146,10 @@ def load_network2(path: str | os.PathLike[str]) -> Network2File:
 def _read_json(path: str | os.PathLike[str]) -> tuple[str, dict[str, Any]]:
     """The file's name and its JSON object, with exactly the keys of ``_KEYS``."""
     name = _fspath(path)
-    try:
-        st = os.stat(name)
-    except FileNotFoundError:
-        raise FileNotFoundError(errno.ENOENT, "no such network2 file", name) from None
-    if stat.S_ISDIR(st.st_mode):
-        raise IsADirectoryError(errno.EISDIR, "a folder, not a network2 file", name)
-    if not stat.S_ISREG(st.st_mode):  # a FIFO or a device could block or never end
-        raise ModelFileError(name, "not a regular file")
-    raw = b""
-    if st.st_size <= MAX_NETWORK2_BYTES:
-        try:
-            f = open(name, "rb")
-        except FileNotFoundError:
-            raise FileNotFoundError(errno.ENOENT, "no such network2 file", name) from None
-        with f:
-            raw = f.read(MAX_NETWORK2_BYTES + 1)  # at most: the file may have grown
-    if st.st_size > MAX_NETWORK2_BYTES or len(raw) > MAX_NETWORK2_BYTES:
+    f, size = _open_regular(name, "network2 file")
+    with f:
+        raw = f.read(MAX_NETWORK2_BYTES + 1) if size <= MAX_NETWORK2_BYTES else b""
+    if size > MAX_NETWORK2_BYTES or len(raw) > MAX_NETWORK2_BYTES:
         raise ModelFileError(
             name, f"the file is larger than {MAX_NETWORK2_BYTES:,} bytes, the most "
             f"load_network2 reads (some {MAX_NETWORK2_BYTES // 20:,} parameters); load "

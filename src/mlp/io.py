@@ -62,7 +62,7 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from numpy.typing import NDArray
@@ -458,22 +458,10 @@ def _read(
     ``path``, by name: ``"params"`` and the optimizer state's (``"velocity"``, or
     ``"adam_m"`` and ``"adam_v"``); no arrays without ``with_params``."""
     name = _fspath(path)
-    try:
-        st = os.stat(name)
-    except FileNotFoundError:
-        raise FileNotFoundError(errno.ENOENT, "no such model file", name) from None
-    if stat.S_ISDIR(st.st_mode):
-        raise IsADirectoryError(errno.EISDIR, "a folder, not a model file", name)
-    if not stat.S_ISREG(st.st_mode):
-        raise ModelFileError(name, "not a regular file")
-    if st.st_size == 0:
-        raise ModelFileError(name, "the file is empty (0 bytes), not a model file")
-    try:
-        f = open(name, "rb")
-    except FileNotFoundError:
-        raise FileNotFoundError(errno.ENOENT, "no such model file", name) from None
+    f, size = _open_regular(name, "model file")
     with f:
-        disk_size = os.fstat(f.fileno()).st_size
+        if size == 0:
+            raise ModelFileError(name, "the file is empty (0 bytes), not a model file")
         with _reading(name, "cannot read the file"):
             magic = f.read(len(_NPY_MAGIC))
             f.seek(0)
@@ -486,7 +474,7 @@ def _read(
         if not isinstance(npz, np.lib.npyio.NpzFile):
             raise ModelFileError(name, "not an .npz file")
         with npz:
-            infos = _check_members(name, npz.zip, disk_size)
+            infos = _check_members(name, npz.zip, size)
             _check_member_size(name, infos["header.npy"], _MAX_HEADER_BYTES, "header")
             raw = _read_member(name, npz, infos["header.npy"], np.dtype(np.uint8), None)
             header = _parse_header(name, raw)
@@ -799,6 +787,27 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         out[key] = value
     return out
 
+
+
+def _open_regular(name: str, what: str) -> tuple[BinaryIO, int]:
+    """The regular file ``name`` opened for reading in binary, and its size in bytes.
+
+    A missing file raises FileNotFoundError, a folder IsADirectoryError, and anything else
+    that is not a regular file (a FIFO or a device, which could block or never end)
+    ModelFileError, each naming ``what`` ("model file")."""
+    try:
+        st = os.stat(name)
+    except FileNotFoundError:
+        raise FileNotFoundError(errno.ENOENT, f"no such {what}", name) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, f"a folder, not a {what}", name)
+    if not stat.S_ISREG(st.st_mode):
+        raise ModelFileError(name, "not a regular file")
+    try:
+        f = open(name, "rb")
+    except FileNotFoundError:  # removed since the stat
+        raise FileNotFoundError(errno.ENOENT, f"no such {what}", name) from None
+    return f, os.fstat(f.fileno()).st_size
 
 def _fspath(path: Any) -> str:
     """``path`` as a str, or a TypeError."""
