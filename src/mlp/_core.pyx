@@ -28,7 +28,6 @@ cdef extern from "_simd.h" nogil:
     void mlpk_sigmoid_inplace(double* x, Py_ssize_t n) noexcept
     void mlpk_bias_sigmoid(const double* b, double* z, Py_ssize_t m, Py_ssize_t n) noexcept
     int mlpk_all_finite(const double* x, Py_ssize_t n) noexcept
-    double mlpk_sum_squares(const double* x, Py_ssize_t n) noexcept
     double mlpk_dot(const double* a, const double* b, Py_ssize_t n) noexcept
     void mlpk_momentum_step(double* p, double* v, const double* g, Py_ssize_t n, double mu,
                             double eta, double weight_decay, int nesterov) noexcept
@@ -693,7 +692,7 @@ cdef double _weight_squares(const double* params, const Py_ssize_t* sizes,
     cdef double total = 0.0
     for l in range(1, n_layers + 1):
         n_w = sizes[l - 1] * sizes[l]
-        total += mlpk_sum_squares(params + start, n_w)
+        total += mlpk_dot(params + start, params + start, n_w)
         start += n_w + sizes[l]
     return total
 

@@ -211,24 +211,9 @@ static inline void mlpk_prefetch_rows(const double *x, const ptrdiff_t *order,
     }
 }
 
-/* sum x[k]^2 over n entries, in eight running sums: a single sum would wait on each add
- * (the loop is a latency chain the compiler may not reorder), eight let it vectorize. */
-MLPK_VALUE_LOOP(double, mlpk_sum_squares, (const double *MLPK_RESTRICT x, ptrdiff_t n), (x, n))
-{
-    double part[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
-    ptrdiff_t k = 0;
-    for (; k + 8 <= n; k += 8)
-        for (int j = 0; j < 8; ++j)
-            part[j] += x[k + j] * x[k + j];
-    double total = 0.0;
-    for (; k < n; ++k)
-        total += x[k] * x[k];
-    for (int j = 0; j < 8; ++j)
-        total += part[j];
-    return total;
-}
-
-/* sum a[k] b[k] over n entries, in eight running sums (as mlpk_sum_squares). */
+/* sum a[k] b[k] over n entries, in eight running sums: a single sum would wait on each add
+ * (the loop is a latency chain the compiler may not reorder), eight let it vectorize.
+ * mlpk_dot(x, x, n) is the sum of squares (restrict allows the alias: neither is written). */
 MLPK_VALUE_LOOP(double, mlpk_dot,
                 (const double *MLPK_RESTRICT a, const double *MLPK_RESTRICT b, ptrdiff_t n),
                 (a, b, n))

@@ -518,16 +518,16 @@ static void adam_case(buffer p0, buffer m0, buffer v0, buffer g)
     release(v, "v");
 }
 
-/* mlpk_sum_squares, and mlpk_all_finite with each entry in turn made NaN or infinite */
+/* mlpk_dot (as the sum of squares too), and mlpk_all_finite with each entry in turn made NaN or infinite */
 static void reductions_case(buffer g)
 {
     const ptrdiff_t n = g.n;
     const double bad[3] = {NAN, INFINITY, -INFINITY};
     double s = 0.0;
-    snprintf(case_name, sizeof case_name, "mlpk_sum_squares, n = %td", n);
+    snprintf(case_name, sizeof case_name, "mlpk_dot(x, x), n = %td", n);
     for (ptrdiff_t k = 0; k < n; ++k)
         s += g.p[k] * g.p[k];
-    expect("sum", 0, mlpk_sum_squares(g.p, n), s, s);
+    expect("sum", 0, mlpk_dot(g.p, g.p, n), s, s);
     snprintf(case_name, sizeof case_name, "mlpk_dot, n = %td", n);
     double d = 0.0, scale = 0.0;
     for (ptrdiff_t k = 0; k < n; ++k) {
