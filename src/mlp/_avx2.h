@@ -70,6 +70,24 @@ MLPK_TARGET_AVX2 MLPK_ALWAYS_INLINE void mlpk_avx2_store_first(double *p, __m256
     }
 }
 
+/* The 4 doubles at p, or (whole == 0) the lanes of mask, the others 0: the vector that ends
+ * a row, read without reading past it. */
+MLPK_TARGET_AVX2 MLPK_ALWAYS_INLINE __m256d mlpk_avx2_load(const double *p, int whole,
+                                                           __m256i mask)
+{
+    return whole ? _mm256_loadu_pd(p) : _mm256_maskload_pd(p, mask);
+}
+
+/* x stored at p: all 4 lanes, or (whole == 0) the first `last`. */
+MLPK_TARGET_AVX2 MLPK_ALWAYS_INLINE void mlpk_avx2_store(double *p, __m256d x, int whole,
+                                                         ptrdiff_t last)
+{
+    if (whole)
+        _mm256_storeu_pd(p, x);
+    else
+        mlpk_avx2_store_first(p, x, last);
+}
+
 /* --- 1. the tile loop: C := beta C + alpha L @ R ------------------------------------------
  *
  * L (rows, K): entry (r, k) at L[r sr + k sk]; R (K, cols): row k at R + k ldr; C (rows,
@@ -96,8 +114,7 @@ mlpk_avx2_tile(const double *MLPK_RESTRICT L, ptrdiff_t sr, ptrdiff_t sk, ptrdif
         __m256d b[4];
 #pragma GCC unroll 4
         for (int v = 0; v < V; ++v)
-            b[v] = v < V - 1 || last == 4 ? _mm256_loadu_pd(r + 4 * v)
-                                          : _mm256_maskload_pd(r + 4 * v, mask);
+            b[v] = mlpk_avx2_load(r + 4 * v, v < V - 1 || last == 4, mask);
 #pragma GCC unroll 4
         for (int g = 0; g < G; ++g) {
             const __m256d x = _mm256_broadcast_sd(l + g * sr);
@@ -115,14 +132,9 @@ mlpk_avx2_tile(const double *MLPK_RESTRICT L, ptrdiff_t sr, ptrdiff_t sk, ptrdif
             const int whole = v < V - 1 || last == 4;
             __m256d y = _mm256_mul_pd(av, acc[g][v]);
             if (beta != 0.0) {
-                const __m256d old = whole ? _mm256_loadu_pd(c + 4 * v)
-                                          : _mm256_maskload_pd(c + 4 * v, mask);
-                y = _mm256_fmadd_pd(bv, old, y);
+                y = _mm256_fmadd_pd(bv, mlpk_avx2_load(c + 4 * v, whole, mask), y);
             }
-            if (whole)
-                _mm256_storeu_pd(c + 4 * v, y);
-            else
-                mlpk_avx2_store_first(c + 4 * v, y, last);
+            mlpk_avx2_store(c + 4 * v, y, whole, last);
         }
     }
 }
@@ -225,27 +237,17 @@ mlpk_avx2_update_combine_pass(double *MLPK_RESTRICT W, ptrdiff_t n_in, ptrdiff_t
 #pragma GCC unroll 8
         for (int v = 0; v < V; ++v) {
             const int whole = v < V - 1 || last == 4;
-            __m256d x = whole ? _mm256_loadu_pd(w + 4 * v)
-                              : _mm256_maskload_pd(w + 4 * v, mask);
-            const __m256d ev = whole ? _mm256_loadu_pd(e + 4 * v)
-                                     : _mm256_maskload_pd(e + 4 * v, mask);
+            __m256d x = mlpk_avx2_load(w + 4 * v, whole, mask);
             if (DECAY)
                 x = _mm256_mul_pd(kv, x);
-            x = _mm256_fnmadd_pd(c, ev, x);
-            if (whole)
-                _mm256_storeu_pd(w + 4 * v, x);
-            else
-                mlpk_avx2_store_first(w + 4 * v, x, last);
+            x = _mm256_fnmadd_pd(c, mlpk_avx2_load(e + 4 * v, whole, mask), x);
+            mlpk_avx2_store(w + 4 * v, x, whole, last);
             acc[v] = _mm256_fmadd_pd(d, x, acc[v]);
         }
     }
 #pragma GCC unroll 8
-    for (int v = 0; v < V; ++v) {
-        if (v < V - 1 || last == 4)
-            _mm256_storeu_pd(z + j0 + 4 * v, acc[v]);
-        else
-            mlpk_avx2_store_first(z + j0 + 4 * v, acc[v], last);
-    }
+    for (int v = 0; v < V; ++v)
+        mlpk_avx2_store(z + j0 + 4 * v, acc[v], v < V - 1 || last == 4, last);
 }
 
 #define MLPK_PASS_CASE(v) \
@@ -309,11 +311,9 @@ mlpk_avx2_pair_pass(double *MLPK_RESTRICT W, ptrdiff_t i0, ptrdiff_t i1, ptrdiff
 #pragma GCC unroll 4
     for (int v = 0; v < V; ++v) {
         const int whole = v < V - 1 || last == 4;
-        s1[v] = whole ? _mm256_loadu_pd(z1 + j0 + 4 * v)
-                      : _mm256_maskload_pd(z1 + j0 + 4 * v, mask);
+        s1[v] = mlpk_avx2_load(z1 + j0 + 4 * v, whole, mask);
         if (TWO)
-            s2[v] = whole ? _mm256_loadu_pd(z2 + j0 + 4 * v)
-                          : _mm256_maskload_pd(z2 + j0 + 4 * v, mask);
+            s2[v] = mlpk_avx2_load(z2 + j0 + 4 * v, whole, mask);
     }
     for (ptrdiff_t i = i0; i < i1; ++i) {
         double *MLPK_RESTRICT w = W + i * ld + j0;
@@ -326,18 +326,10 @@ mlpk_avx2_pair_pass(double *MLPK_RESTRICT W, ptrdiff_t i0, ptrdiff_t i1, ptrdiff
 #pragma GCC unroll 4
         for (int v = 0; v < V; ++v) {
             const int whole = v < V - 1 || last == 4;
-            __m256d x = whole ? _mm256_loadu_pd(w + 4 * v)
-                              : _mm256_maskload_pd(w + 4 * v, mask);
-            const __m256d f1 = whole ? _mm256_loadu_pd(e1 + j0 + 4 * v)
-                                     : _mm256_maskload_pd(e1 + j0 + 4 * v, mask);
-            x = _mm256_fnmadd_pd(c1, f1, x);
-            const __m256d f2 = whole ? _mm256_loadu_pd(e2 + j0 + 4 * v)
-                                     : _mm256_maskload_pd(e2 + j0 + 4 * v, mask);
-            x = _mm256_fnmadd_pd(c2, f2, x);
-            if (whole)
-                _mm256_storeu_pd(w + 4 * v, x);
-            else
-                mlpk_avx2_store_first(w + 4 * v, x, last);
+            __m256d x = mlpk_avx2_load(w + 4 * v, whole, mask);
+            x = _mm256_fnmadd_pd(c1, mlpk_avx2_load(e1 + j0 + 4 * v, whole, mask), x);
+            x = _mm256_fnmadd_pd(c2, mlpk_avx2_load(e2 + j0 + 4 * v, whole, mask), x);
+            mlpk_avx2_store(w + 4 * v, x, whole, last);
             s1[v] = _mm256_fmadd_pd(d1, x, s1[v]);
             if (TWO)
                 s2[v] = _mm256_fmadd_pd(d2, x, s2[v]);
@@ -345,15 +337,10 @@ mlpk_avx2_pair_pass(double *MLPK_RESTRICT W, ptrdiff_t i0, ptrdiff_t i1, ptrdiff
     }
 #pragma GCC unroll 4
     for (int v = 0; v < V; ++v) {
-        if (v < V - 1 || last == 4) {
-            _mm256_storeu_pd(z1 + j0 + 4 * v, s1[v]);
-            if (TWO)
-                _mm256_storeu_pd(z2 + j0 + 4 * v, s2[v]);
-        } else {
-            mlpk_avx2_store_first(z1 + j0 + 4 * v, s1[v], last);
-            if (TWO)
-                mlpk_avx2_store_first(z2 + j0 + 4 * v, s2[v], last);
-        }
+        const int whole = v < V - 1 || last == 4;
+        mlpk_avx2_store(z1 + j0 + 4 * v, s1[v], whole, last);
+        if (TWO)
+            mlpk_avx2_store(z2 + j0 + 4 * v, s2[v], whole, last);
     }
 }
 
