@@ -586,15 +586,17 @@ cdef void _epoch1_pairs(double* params, const Py_ssize_t* sizes, Py_ssize_t L,
     equal up to rounding. A row whose corrected sums are not finite (an overflow) has row
     k + 2's update applied and its sums redone overflow-free through the updated W_1, as
     _finite_sums does, and the next two rows' sums are then computed by the row loop."""
-    cdef Py_ssize_t k = 0, j, n0 = sizes[0], n1 = sizes[1], nL = sizes[L]
+    cdef Py_ssize_t k = 0, n0 = sizes[0], n1 = sizes[1], nL = sizes[L]
     cdef double* acts = work
     cdef double* first = spare          # delta_1 of a pair's first row, kept for the pass
     cdef double* later = spare + n1     # the second row's sums through W_1 before the first's
     cdef double* d2
     cdef double* W1 = params
-    cdef double eta = o.eta, c
+    cdef double eta = o.eta
     cdef const double* xa
     cdef const double* xb
+    cdef const double* x2
+    cdef const double* x3
     cdef bint applied
     mlpk_generic_combine_row(x + order[0] * n0, n0, W1, n1, acts)
     if n > 1:
@@ -617,13 +619,7 @@ cdef void _epoch1_pairs(double* params, const Py_ssize_t* sizes, Py_ssize_t L,
             mlpk_rows_backprop(W1, n0, n1, first, xa, eta, 1.0, NULL)
             bad_row[0] = order[k + 1]
             return
-        c = eta * mlpk_dot(xb, xa, n0)
-        for j in range(n1):
-            acts[j] = later[j] - c * first[j]
-        applied = not mlpk_all_finite(acts, n1)
-        if applied:
-            mlpk_rows_backprop(W1, n0, n1, first, xa, eta, 1.0, NULL)
-            mlpk_safe_combine_row(xb, n0, W1, n1, acts)
+        applied = _second_sums(W1, n0, n1, xa, first, xb, later, eta, acts)
         d2 = _row1(params, sizes, L, units, xb, y + order[k + 1] * nL, o, stats, work)
         if k + 5 < n:
             mlpk_prefetch_rows(x, order + k + 4, 2, n0)
@@ -633,15 +629,43 @@ cdef void _epoch1_pairs(double* params, const Py_ssize_t* sizes, Py_ssize_t L,
                 mlpk_rows_backprop(W1, n0, n1, first, xa, eta, 1.0, NULL)
             mlpk_rows_backprop(W1, n0, n1, d2, xb, eta, 1.0, NULL)
             return
+        x2 = x + order[k + 2] * n0
+        x3 = x + order[k + 3] * n0 if k + 3 < n else NULL
         if applied:
-            mlpk_rows_backprop(W1, n0, n1, d2, xb, eta, 1.0, NULL)
-            mlpk_generic_combine_row(x + order[k + 2] * n0, n0, W1, n1, acts)
-            if k + 3 < n:
-                mlpk_generic_combine_row(x + order[k + 3] * n0, n0, W1, n1, later)
+            _unpaired_sums(W1, n0, n1, d2, xb, eta, x2, x3, acts, later)
         else:
-            mlpk_run_pair(pair, W1, n0, n1, first, xa, d2, xb, eta, x + order[k + 2] * n0,
-                          x + order[k + 3] * n0 if k + 3 < n else NULL, acts, later)
+            mlpk_run_pair(pair, W1, n0, n1, first, xa, d2, xb, eta, x2, x3, acts, later)
         k += 2
+
+
+cdef bint _second_sums(double* W1, Py_ssize_t n0, Py_ssize_t n1, const double* xa,
+                       const double* first, const double* xb, const double* later,
+                       double eta, double* acts) noexcept nogil:
+    """_epoch1_pairs' row k + 1: its first-layer sums into acts, through W_1 after row k's
+    update (xa, first), from `later`, its sums before that update, by the correction.
+    Returns whether row k's update had to be applied: when the corrected sums are not
+    finite (an overflow), they are redone overflow-free through the updated W_1."""
+    cdef Py_ssize_t j
+    cdef double c = eta * mlpk_dot(xb, xa, n0)
+    for j in range(n1):
+        acts[j] = later[j] - c * first[j]
+    if mlpk_all_finite(acts, n1):
+        return False
+    mlpk_rows_backprop(W1, n0, n1, first, xa, eta, 1.0, NULL)
+    mlpk_safe_combine_row(xb, n0, W1, n1, acts)
+    return True
+
+
+cdef void _unpaired_sums(double* W1, Py_ssize_t n0, Py_ssize_t n1, const double* d2,
+                         const double* xb, double eta, const double* x2, const double* x3,
+                         double* acts, double* later) noexcept nogil:
+    """After _second_sums applied row k's update: row k + 1's update (xb, d2) applied
+    alone, then the sums of rows k + 2 (x2, into acts) and k + 3 (x3, into later; none if
+    NULL) through the updated W_1, by the plain loops instead of the two-row pass."""
+    mlpk_rows_backprop(W1, n0, n1, d2, xb, eta, 1.0, NULL)
+    mlpk_generic_combine_row(x2, n0, W1, n1, acts)
+    if x3 != NULL:
+        mlpk_generic_combine_row(x3, n0, W1, n1, later)
 
 
 cdef void _momentum_step(double* params, double* velocity, const double* grad,
