@@ -238,3 +238,31 @@ def test_the_code_the_math_page_names_exists():
     assert not missing, f"docs/math.md names code that src/mlp does not have: {missing}"
     files = {s for s in spans if s.startswith("src/")}
     assert files and all((ROOT / f).is_file() for f in files), files
+
+
+def table_rows(path, heading):
+    """{first cell: the row's cells} of the first table under the ``## heading`` of path."""
+    text = path.read_text(encoding="utf-8").split(f"\n## {heading}\n", 1)[1]
+    rows = {}
+    for line in text.split("\n## ", 1)[0].splitlines():
+        if line.startswith("|---"):
+            continue
+        if line.startswith("|"):
+            cells = [cell.strip() for cell in line.strip("|").split("|")]
+            rows.setdefault(cells[0].split()[0].strip("`\""), cells)
+        elif rows:
+            break
+    return rows
+
+
+def test_the_activations_page_lists_every_unit_and_its_costs():
+    from mlp.activations import COSTS_OF, HIDDEN, OUTPUTS
+    page = DOCS / "activations.md"
+    hidden = table_rows(page, "Hidden activations")
+    assert set(hidden) - {"name"} == set(HIDDEN)
+    outputs = table_rows(page, "Outputs and costs")
+    assert set(outputs) - {"output"} == set(OUTPUTS)
+    for output, costs in COSTS_OF.items():
+        named = set(re.findall(r'`"(\w+)"`', outputs[output][2]))
+        assert named == set(costs), output
+        assert outputs[output][3].replace("-", "_").lower() == costs[0], output

@@ -293,8 +293,8 @@ cdef inline double _output_delta(const double* a_L, const double* y, Py_ssize_t 
     """delta := dC/dz_L over k entries; returns C summed over them.
 
     quadratic: C = 1/2 sum (a - y)^2, delta = (a - y) a (1 - a) for a sigmoid output and
-    a - y for an identity output; cross-entropy: delta = a - y, and C = -sum y ln a +
-    (1 - y) ln(1 - a) for a sigmoid output, -sum y ln a for softmax, with a clipped to
+    a - y for an identity output; cross-entropy: delta = a - y, and C = -sum [y ln a +
+    (1 - y) ln(1 - a)] for a sigmoid output, -sum y ln a for softmax, with a clipped to
     [eps, 1 - eps] inside the logarithms so that a saturated output gives a finite cost;
     Poisson (exp output): C = sum y ln(y/a) - y + a (0 ln 0 = 0), delta = a - y.
     """

@@ -32,7 +32,7 @@ def cost_sum(a: NDArray[np.float64], y: NDArray[np.float64], cost: int,
     """Sum over samples of C for outputs ``a`` and targets ``y`` (the core's formulas;
     cross-entropy clips ``a`` to [eps, 1 - eps] inside the logarithms, so that saturated
     outputs give a finite cost): ``1/2 sum (a - y)**2``; with cross-entropy
-    ``-sum y ln a + (1 - y) ln(1 - a)`` for a sigmoid output and ``-sum y ln max(a, eps)``
+    ``-sum [y ln a + (1 - y) ln(1 - a)]`` for a sigmoid output and ``-sum y ln max(a, eps)``
     for a softmax output; Poisson (exp output) ``sum y ln(y/a) - y + a``, with ``0 ln 0 = 0``."""
     eps = np.finfo(np.float64).eps
     if cost == _core.POISSON:
