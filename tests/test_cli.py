@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -359,3 +360,23 @@ def test_help_explains_the_options_left_to_the_output_and_the_optimizer(capsys):
     assert "(default: 3.0 with --optimizer sgd, 0.001 with adam)" in text
     assert "(default: the output's: quadratic for sigmoid and identity, cross_entropy for " \
            "softmax, poisson for exp)" in text
+
+
+@pytest.mark.parametrize("command", ["info", "predict"])
+def test_a_closed_stdout_ends_quietly(tmp_path, blobs, command):
+    """`mlp info m.npz | head -1`: once the reader has gone, mlp stops with the status a
+    shell gives a program that SIGPIPE ended, and no error or traceback."""
+    folder, _, _ = blobs
+    model = tmp_path / "m.npz"
+    net = mlp.MLP([4, 5, 3], seed=0)
+    mlp.io.save(net, model)
+    args = [str(model)] if command == "info" else [str(model), str(folder / "new.csv")]
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before mlp writes its first line
+    try:
+        result = subprocess.run([sys.executable, "-m", "mlp", command, *args],
+                                stdout=write_end, stderr=subprocess.PIPE, text=True,
+                                timeout=300)
+    finally:
+        os.close(write_end)
+    assert (result.returncode, result.stderr) == (141, "")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -436,6 +437,18 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so that the interpreter's last flush at exit does
+    not write to the closed pipe again (and print "Exception ignored")."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a file descriptor (a test's StringIO)
+        pass
+    finally:
+        os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -453,6 +466,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         print(f"mlp: error: {exc}", file=sys.stderr)
         return exc.status
+    except BrokenPipeError:  # the reader of stdout stopped (`mlp info m.npz | head -1`)
+        _silence_stdout()
+        return 128 + 13  # as a shell reports a program that SIGPIPE ended
     except (ValueError, TypeError, OSError, ImportError) as exc:
         print(f"mlp: error: {exc}", file=sys.stderr)
         return 2
