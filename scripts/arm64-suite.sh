@@ -22,7 +22,7 @@
 #   - the interrupt-latency test (test_sigint_during_fit_stops_at_a_mini_batch) measures
 #     wall-clock time, which emulation stretches: deselected.
 # Needs (Debian): mmdebstrap proot qemu-user-static gcc-aarch64-linux-gnu, installed here
-# if missing (as root); python3 with the build requirements (Cython, setuptools, scipy).
+# if missing (as root); python3 >= 3.11 (the build requirements go in a venv of their own).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/_lib.sh
@@ -72,14 +72,29 @@ if [ ! -f "$stamp" ]; then
     touch "$stamp"
 fi
 
+# The host's build tools: a venv with pyproject.toml's [build-system] requires, beside the
+# tree (the system python3's setuptools may be too old to read pyproject.toml), made again
+# when that list changes.
+host="$(dirname "$ROOT")/host-build"
+requires=$(python3 -c 'import tomllib
+print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"]))')
+host_stamp="$host/.requires-$(printf '%s' "$requires" | md5sum | cut -c1-12)"
+if [ ! -f "$host_stamp" ]; then
+    echo "== the host's build tools in $host"
+    rm -rf "$host"
+    mapfile -t reqs <<<"$requires"
+    (fresh_venv "$host" && python -m pip install -q "${reqs[@]}")
+    touch "$host_stamp"
+fi
+
 echo "== cross-compiling the extension for aarch64"
 build=$(mktemp -d)
 trap 'rm -rf "$build"' EXIT
 copy_tree "$build"
 (cd "$build" && CC=aarch64-linux-gnu-gcc LDSHARED="aarch64-linux-gnu-gcc -shared" \
     CFLAGS="-I$ROOT/usr/include -I$ROOT/usr/include/python3.11" \
-    python3 setup.py -q build_ext -b out -t tmp >/dev/null &&
-    python3 setup.py -q dist_info --output-dir src >/dev/null 2>&1)
+    "$host/bin/python" setup.py -q build_ext -b out -t tmp >/dev/null &&
+    "$host/bin/python" setup.py -q dist_info --output-dir src >/dev/null 2>&1)
 # The whole tree (the tests read its docs, benchmarks and examples), the package importable
 # from src/ with its metadata (dist_info), as an editable install would have it.
 rm -rf "${ROOT:?}/opt/mlp"/* "$build/out/mlp"/*.c
