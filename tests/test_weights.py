@@ -142,3 +142,56 @@ def test_bad_order_weights_and_alpha_are_refused_before_training(kwargs, error, 
     with pytest.raises(error, match=words):
         net.partial_fit(X, Y, **kwargs)
     np.testing.assert_array_equal(net.params, before)
+
+
+@pytest.mark.parametrize("batch", [1, 4])
+def test_fit_with_weights_matches_the_reference_epoch_by_epoch(batch):
+    """fit(sample_weight=...) over two epochs without shuffling: the reference's weighted
+    epoch twice (and so partial_fit's)."""
+    net, X, Y, w = problem("softmax")
+    order = list(range(len(X)))
+    W, B = ref.to_lists(net.weights, net.biases)
+    for _ in range(2):
+        twin = mlp.MLP.from_weights(W, B, activation=net.activation, output=net.output)
+        W, B = weighted_epoch(twin, X, Y, w, order, batch, 0.3, "cross_entropy", 0.05)
+    history = net.fit(X, Y, sample_weight=w, epochs=2, batch_size=batch, eta=0.3,
+                      alpha=0.05, shuffle=False)
+    assert len(history) == 2
+    for got, want in zip(net.weights + net.biases, W + B):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+def test_fit_holds_out_each_rows_weight_with_it():
+    """validation_split sets the held-out rows' weights aside: the same run as training on
+    the kept rows with their own weights (the split drawn as fit draws it)."""
+    net, X, Y, w = problem("sigmoid", n=12)
+    twin = mlp.MLP.from_weights(net.weights, net.biases, activation=net.activation)
+    w[::3] = 50.0  # weights far from 1, so that a row paired with the wrong weight shows
+    held = net.fit(X, Y, sample_weight=w, validation_split=0.25, seed=7, epochs=3,
+                   batch_size=4, eta=0.2, shuffle=False)
+    perm = np.random.default_rng(7).permutation(len(X))
+    val, train = np.sort(perm[:3]), np.sort(perm[3:])
+    kept = twin.fit(X[train], Y[train], sample_weight=w[train], epochs=3, batch_size=4,
+                    eta=0.2, shuffle=False, validation_data=(X[val], Y[val]))
+    np.testing.assert_array_equal(net.params, twin.params)
+    assert [r["val_cost"] for r in held] == [r["val_cost"] for r in kept]
+
+
+def test_fit_with_unit_weights_is_fit_without():
+    net, X, Y, _ = problem("sigmoid")
+    twin = mlp.MLP.from_weights(net.weights, net.biases, activation=net.activation)
+    net.fit(X, Y, epochs=2, batch_size=4, eta=0.5, seed=3)
+    twin.fit(X, Y, epochs=2, batch_size=4, eta=0.5, seed=3, sample_weight=np.ones(len(X)))
+    np.testing.assert_allclose(twin.params, net.params, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("weights, words", [
+    ([1.0, 2.0], "sample_weight must be 1-D with one weight per row of X"),
+    ([1.0, np.inf, 1.0], "sample_weight contains"),
+])
+def test_fit_refuses_bad_weights_before_training(weights, words):
+    net, X, Y, _ = problem(n=3)
+    before = net.params.copy()
+    with pytest.raises(ValueError, match=words):
+        net.fit(X, Y, sample_weight=weights, epochs=1)
+    np.testing.assert_array_equal(net.params, before)

@@ -85,6 +85,7 @@ class _FitData(NamedTuple):
     x: Array
     y: Array
     labels: NDArray[np.intp] | None
+    weights: Array | None
     validation: tuple[Array, Array, NDArray[np.intp] | None] | None
     rng: np.random.Generator
 
@@ -712,6 +713,7 @@ class MLP:
         seed: int | np.random.Generator | None = None,
         verbose: bool = False,
         progress: Progress | None = None,
+        sample_weight: ArrayLike | None = None,
     ) -> History:
         """Train by mini-batch stochastic gradient descent.
 
@@ -729,6 +731,10 @@ class MLP:
             Targets; labels in ``[0, sizes[-1])`` are one-hot encoded. With one output unit
             a 1-D ``Y`` is the column of targets.
         {options}
+        sample_weight : array_like, shape (n,), optional
+            Row weights ``s_i``, as in ``partial_fit``: a mini-batch's gradient is
+            ``sum s_i dC_i / sum s_i``. With ``validation_split`` the held-out rows' weights
+            are set aside with them; the validation scores are unweighted means.
 
         Returns
         -------
@@ -751,7 +757,7 @@ class MLP:
         ``stop_reason`` ``"interrupted"``.
         """
         opts = check_options(FIT, _keywords(locals()), "fit")
-        data = self._training_data(X, Y, opts)
+        data = self._training_data(X, Y, sample_weight, opts)
         self.prepare_optimizer(StepOptions.from_options(opts, self._output), fresh=True)
         return self._train(data, opts)
 
@@ -825,21 +831,23 @@ class MLP:
             raise non_finite_row("X", exc.row) from None
         return history
 
-    def _training_data(self, X: ArrayLike, Y: ArrayLike, opts: dict[str, Any]) -> _FitData:
-        """fit's data, checked: the training rows, and the validation set if any (held out
-        by ``validation_split``, or ``validation_data``)."""
+    def _training_data(self, X: ArrayLike, Y: ArrayLike, sample_weight: ArrayLike | None,
+                       opts: dict[str, Any]) -> _FitData:
+        """fit's data, checked: the training rows and their weights, and the validation set
+        if any (held out by ``validation_split``, or ``validation_data``)."""
         rng = as_rng(opts["seed"])
         # X is checked for NaN and infinity by the first epoch, row by row as it gathers
         # them (see _core.train_epoch): a pass over X of its own would cost about a tenth
         # of an epoch. With no epoch to run, it is checked here.
         x, _ = as_inputs(X, "X", self._sizes[0], check_finite=opts["epochs"] == 0)
         y, labels = as_targets(Y, "Y", x.shape[0], self._sizes[-1])
+        weights = as_weights(sample_weight, "sample_weight", x.shape[0])
         validation = None
         if opts["validation_split"] is not None:
             if opts["validation_data"] is not None:
                 raise ValueError("give validation_data or validation_split, not both")
-            x, y, labels, validation = self._split(x, y, labels, opts["validation_split"],
-                                                   rng)
+            x, y, labels, weights, validation = self._split(
+                x, y, labels, weights, opts["validation_split"], rng)
         elif opts["validation_data"] is not None:
             validation = self._validation_set(opts["validation_data"])
         if validation is None and (opts["early_stopping"]
@@ -847,7 +855,7 @@ class MLP:
             raise ValueError(
                 "early_stopping and the 'halve' schedule need validation data: give "
                 "validation_data or validation_split")
-        return _FitData(x, y, labels, validation, rng)
+        return _FitData(x, y, labels, weights, validation, rng)
 
     def _train(self, data: _FitData, opts: dict[str, Any]) -> History:
         """fit's epochs over checked data, with its stopping rules (see ``fit``)."""
@@ -869,7 +877,7 @@ class MLP:
                     self._restore(start_params)
                     raise
                 record = self._epoch(data.x, data.y, data.labels, order, options, eta,
-                                     epoch, opts["progress"])
+                                     epoch, opts["progress"], weights=data.weights)
                 if data.validation is not None:
                     record.update(self._evaluate(*data.validation, options.cost))
                 history.append(record)
@@ -950,12 +958,14 @@ class MLP:
         x: Array,
         y: Array,
         labels: NDArray[np.intp] | None,
+        weights: Array | None,
         fraction: Any,
         rng: np.random.Generator,
-    ) -> tuple[Array, Array, NDArray[np.intp] | None,
+    ) -> tuple[Array, Array, NDArray[np.intp] | None, Array | None,
                tuple[Array, Array, NDArray[np.intp] | None]]:
-        """Hold out ``fraction`` of the rows, chosen by ``rng``, for validation. Copies
-        the rows of each part (the split itself is the caller's data, once)."""
+        """Hold out ``fraction`` of the rows, chosen by ``rng``, for validation: the
+        training part's rows, labels and weights, and the validation set (unweighted).
+        Copies the rows of each part (the split itself is the caller's data, once)."""
         if isinstance(fraction, (bool, np.bool_)) or not isinstance(fraction, (int, float)):
             raise TypeError(f"validation_split must be a number, got {fraction!r}")
         n = x.shape[0]
@@ -973,7 +983,7 @@ class MLP:
             raise non_finite_row("X", int(val[bad[0]]))
         val_labels = labels[val] if labels is not None else one_hot_labels(y[val])
         return (x[train], y[train], labels[train] if labels is not None else None,
-                (x[val], y[val], val_labels))
+                weights[train] if weights is not None else None, (x[val], y[val], val_labels))
 
     def _validation_set(
         self, validation_data: Any
