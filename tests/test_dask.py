@@ -281,6 +281,8 @@ def test_predict_survives_a_killed_worker(mdask, da, workers):
     ({}, {"cost": "cross_entropy", "l2": 5.0, "momentum": 0.5}),
     ({"activation": "relu", "output": "softmax"}, {"optimizer": "adam"}),
     ({"activation": "tanh", "output": "softmax"}, {"optimizer": "adam", "l2": 2.0}),
+    ({}, {"alpha": 0.5}),
+    ({}, {"alpha": 0.5, "l2": 2.0, "momentum": 0.5}),
 ])
 def test_partial_fit_is_partial_fit_on_the_concatenated_data(mdask, da, digits, workers,
                                                             units, options):

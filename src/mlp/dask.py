@@ -283,8 +283,10 @@ def partial_fit(
     -------
     History
         One record per epoch: ``epoch``, ``eta``, ``cost`` (and ``accuracy`` for labels)
-        averaged over the chunks weighted by their rows, ``l2_penalty`` with L2, and
-        ``seconds`` (computing the chunks included).
+        averaged over the chunks weighted by their rows, ``l2_penalty`` with ``l2`` or
+        ``alpha`` (as ``partial_fit`` on the concatenated data reports it: L2's term at the
+        end of the epoch plus ``alpha``'s averaged over the rows), and ``seconds``
+        (computing the chunks included).
 
     Raises
     ------
@@ -323,7 +325,7 @@ def partial_fit(
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
             order = rng.permutation(n_chunks) if shuffle_chunks else np.arange(n_chunks)
-            cost, correct, has_accuracy = 0.0, 0, True
+            cost, correct, has_accuracy, alpha_sum = 0.0, 0, True, 0.0
             last: dict[str, Any] = {}
             for c in order.tolist():
                 lo, hi = int(bounds[c]), int(bounds[c + 1])
@@ -343,6 +345,8 @@ def partial_fit(
                 finally:
                     del xc, yc  # before the next chunk is computed: one chunk at a time
                 cost += last["cost"] * (hi - lo)
+                if kwargs["alpha"]:  # alpha's term: the chunk's rows' share of the epoch's
+                    alpha_sum += (last["l2_penalty"] - net.l2_penalty(l2, n)) * (hi - lo)
                 if "accuracy" in last:
                     correct += round(last["accuracy"] * (hi - lo))
                 else:
@@ -351,8 +355,8 @@ def partial_fit(
                                       "cost": cost / n}
             if has_accuracy and "accuracy" in last:
                 record["accuracy"] = correct / n
-            if l2 or kwargs["alpha"]:
-                record["l2_penalty"] = last.get("l2_penalty", 0.0)
+            if l2 or kwargs["alpha"]:  # L2's term at the end of the epoch; alpha's, its mean
+                record["l2_penalty"] = net.l2_penalty(l2, n) + alpha_sum / n
             record["seconds"] = time.perf_counter() - start
             history.append(record)
     except KeyboardInterrupt as exc:
