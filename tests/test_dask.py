@@ -104,10 +104,12 @@ WORKER_TIMEOUT = float(os.environ.get("MLP_TEST_WORKER_TIMEOUT", "60"))
 
 @pytest.fixture(scope="module")
 def client(mdask, tmp_path_factory):
-    """Two single-threaded worker processes on loopback, for the whole module."""
+    """Two single-threaded worker processes on loopback, for the whole module. The
+    scheduler's HTTP server takes a free port: with no address it tries 8787 and warns
+    (an error here) when another cluster on the machine holds it."""
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
         host="127.0.0.1", local_directory=str(tmp_path_factory.mktemp("dask")),
     ) as cluster, distributed.Client(cluster) as client:
         yield client
