@@ -16,11 +16,13 @@
 #   - the tree has no C compiler and no Cython: the tests that build extensions skip
 #     (tests/_compilers.py);
 #   - no lscpu: joblib's loky asks it for the core count unless LOKY_MAX_CPU_COUNT is set;
-#   - a dask worker process takes minutes to start: MLP_TEST_WORKER_TIMEOUT (tests/test_dask.py);
 #   - os.access fails under proot (no faccessat2), so Hypothesis finds no usable folder for
 #     its example database and warns that it keeps it in memory: that warning is ignored;
 #   - the interrupt-latency test (test_sigint_during_fit_stops_at_a_mini_batch) measures
-#     wall-clock time, which emulation stretches: deselected.
+#     wall-clock time, which emulation stretches: deselected;
+#   - the tree has no bash: the docs' console sessions skip (tests/test_doc_examples.py);
+#   - tests/test_dask.py is left out: of its two dask worker processes one never came up
+#     under proot + qemu (46 minutes), and each test then waited the 900 s it was allowed.
 # Needs (Debian): mmdebstrap proot qemu-user-static gcc-aarch64-linux-gnu, installed here
 # if missing (as root); python3 >= 3.11 (the build requirements go in a venv of their own).
 set -euo pipefail
@@ -31,8 +33,11 @@ need_packages mmdebstrap proot qemu-user-static gcc-aarch64-linux-gnu
 ROOT=${ARM64_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/mlp-arm64/rootfs}
 pysite=/opt/py/local/lib/python3.11/dist-packages
 
+# Hypothesis's warning (see above) is ignored through PYTEST_ADDOPTS, so that the pytest runs
+# the suite starts in subprocesses (tests/test_kernel_levels.py) ignore it too.
 run() {   # a command inside the arm64 tree, in /opt/mlp
-    LOKY_MAX_CPU_COUNT=2 MLP_TEST_WORKER_TIMEOUT=900 PYTHONPATH=/opt/mlp/src:$pysite \
+    PYTEST_ADDOPTS="-W 'ignore:The database setting is not configured:hypothesis.errors.HypothesisWarning'" \
+    LOKY_MAX_CPU_COUNT=2 PYTHONPATH=/opt/mlp/src:$pysite \
         proot -q qemu-aarch64-static -r "$ROOT" -b /proc -b /dev -b /sys \
         -b /etc/resolv.conf -b /etc/hosts -b /etc/ssl/certs:/etc/ssl/certs -w /opt/mlp "$@"
 }
@@ -116,8 +121,7 @@ rm -f "$ROOT/tmp/pytest-status"
 run /usr/bin/python3 -c 'import subprocess, sys
 status = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
     "--deselect", "tests/test_reliability.py::test_sigint_during_fit_stops_at_a_mini_batch",
-    "-W", "ignore:The database setting is not configured:hypothesis.errors.HypothesisWarning",
-    *sys.argv[1:]]).returncode
+    "--ignore", "tests/test_dask.py", *sys.argv[1:]]).returncode
 open("/tmp/pytest-status", "w").write(str(status))' "${@:-tests}"
 status=$(cat "$ROOT/tmp/pytest-status" 2>/dev/null || echo missing)
 echo "== pytest on aarch64 exited with status $status"
